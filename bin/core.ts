@@ -1,0 +1,108 @@
+#!/usr/bin/env node
+import { Command, CommanderError, Option } from "commander";
+import { loadConfig, type CoreConfig } from "../config";
+import { ConfigError, describeError } from "../lib/errors";
+import { packageInfo } from "../lib/package-info";
+import { MIGRATIONS, migrate, openStore } from "../lib/store";
+import { friendlyStartError, startNode } from "../node";
+
+/** Exit codes: 0 done, 1 failed, 2 invalid configuration or usage. */
+const EXIT_FAILED = 1;
+const EXIT_USAGE = 2;
+
+const consoleLogger = {
+  error: (...args: unknown[]) => console.error(...args),
+  warn: (...args: unknown[]) => console.error(...args),
+  info: (...args: unknown[]) => console.error(...args),
+  debug: () => undefined,
+};
+
+function fail(err: unknown, config?: CoreConfig): never {
+  const text = config ? friendlyStartError(err, config) : describeError(err);
+  console.error(`core: ${text}`);
+  process.exit(err instanceof ConfigError ? EXIT_USAGE : EXIT_FAILED);
+}
+
+function configFrom(overrides: Record<string, string | undefined> = {}): CoreConfig {
+  try {
+    return loadConfig({ ...process.env, ...overrides });
+  } catch (err) {
+    fail(err);
+  }
+}
+
+function splitList(value: string): string[] {
+  return value.split(",").map((s) => s.trim()).filter(Boolean);
+}
+
+const program = new Command()
+  .name("core")
+  .description("CORE: an actor runtime for consulting a circle of AI experts and operating MCP tools")
+  .version(packageInfo().version)
+  .showHelpAfterError("(run core --help for usage)")
+  .exitOverride();
+
+program
+  .command("start")
+  .description("start a node: embedded by default; set NATS_URL, REDIS_URL, DATABASE_URL to join a cluster")
+  .addOption(new Option("--node-id <id>", "node id (default: CORE_NODE_ID or <hostname>-<pid>)"))
+  .addOption(new Option("--services <list>", "comma-separated service names or service file paths").argParser(splitList))
+  .action(async (opts: { nodeId?: string; services?: string[] }) => {
+    const config = configFrom({ CORE_NODE_ID: opts.nodeId ?? process.env.CORE_NODE_ID });
+    try {
+      await startNode({ config, services: opts.services, command: "core start", handleSignals: true });
+    } catch (err) {
+      fail(err, config);
+    }
+  });
+
+program
+  .command("repl")
+  .description("join the cluster as a node with an interactive Moleculer REPL (embedded: runs the default services)")
+  .addOption(new Option("--services <list>", "services to run on the REPL node").argParser(splitList))
+  .action(async (opts: { services?: string[] }) => {
+    const config = configFrom();
+    // In a cluster the REPL node is a pure client; embedded, it is the whole system.
+    const services = opts.services ?? (config.nats ? [] : undefined);
+    try {
+      const node = await startNode({ config, services, command: "core repl", handleSignals: true });
+      await node.broker.repl();
+    } catch (err) {
+      fail(err, config);
+    }
+  });
+
+program
+  .command("migrate")
+  .description("bring the database schema (PostgreSQL or embedded PGlite) to the latest version")
+  .action(async () => {
+    const config = configFrom();
+    try {
+      const store = await openStore(config.database, { logger: consoleLogger, command: "core migrate", nodeId: config.nodeId });
+      try {
+        const result = await migrate(store, MIGRATIONS, consoleLogger);
+        const what = result.applied.length
+          ? `applied ${result.applied.map((m) => `${m.version} (${m.name})`).join(", ")}`
+          : "nothing to apply";
+        console.log(`${store.describe()}: schema version ${result.from} -> ${result.to}; ${what}`);
+      } finally {
+        await store.close();
+      }
+    } catch (err) {
+      fail(err);
+    }
+  });
+
+async function main(argv: string[]): Promise<void> {
+  try {
+    await program.parseAsync(argv);
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // --help and --version end here with code 0; usage errors with 2.
+      process.exit(err.exitCode === 0 ? 0 : EXIT_USAGE);
+    }
+    fail(err);
+  }
+}
+
+void main(process.argv);

@@ -1,0 +1,101 @@
+import { z } from "zod";
+
+/**
+ * Every environment variable CORE reads, with its default and what it expects.
+ * The `error` text of each field completes the sentence "expected …", which is
+ * how a bad value is reported (see `issues.ts`).
+ */
+
+const port = (fallback: string) =>
+  z
+    .string()
+    .default(fallback)
+    .refine((v) => /^\d{1,5}$/.test(v) && Number(v) <= 65535, { error: "an integer port from 0 to 65535" })
+    .transform(Number);
+
+const positiveInt = (fallback: string, what: string) =>
+  z
+    .string()
+    .default(fallback)
+    .refine((v) => /^\d+$/.test(v) && Number(v) > 0, { error: `a positive integer (${what})` })
+    .transform(Number);
+
+const TRUE = new Set(["1", "true", "yes", "on"]);
+const FALSE = new Set(["0", "false", "no", "off"]);
+const flag = (fallback: "true" | "false") =>
+  z
+    .string()
+    .default(fallback)
+    .refine((v) => TRUE.has(v.toLowerCase()) || FALSE.has(v.toLowerCase()), {
+      error: "true or false (also 1/0, yes/no, on/off)",
+    })
+    .transform((v) => TRUE.has(v.toLowerCase()));
+
+function hasProtocol(value: string, protocols: readonly string[]): boolean {
+  try {
+    return protocols.includes(new URL(value).protocol);
+  } catch {
+    return false;
+  }
+}
+
+const url = (protocols: readonly string[], example: string) =>
+  z.string().refine((v) => hasProtocol(v, protocols), {
+    error: `a URL with scheme ${protocols.map((p) => p.replace(/:$/, "")).join(" or ")}, e.g. ${example}`,
+  });
+
+/** NATS accepts a comma-separated server list. */
+const natsUrl = z.string().refine((v) => v.split(",").every((part) => hasProtocol(part.trim(), ["nats:", "tls:"])), {
+  error: "a URL with scheme nats or tls (several separated by commas), e.g. nats://127.0.0.1:4222",
+});
+
+const identifier = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, {
+  error: "1-64 letters, digits, '_', '-' or '.', starting with a letter or digit",
+});
+
+const sqlIdentifier = z
+  .string()
+  .regex(/^[a-z_][a-z0-9_]{0,62}$/, { error: "a lower-case SQL identifier (letters, digits, '_'; at most 63)" })
+  .default("public");
+
+export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace"] as const;
+export const LOG_FORMATS = ["full", "short", "simple", "json"] as const;
+export const SERIALIZERS = ["JSON", "CBOR", "MsgPack", "Notepack"] as const;
+export const TRACING_EXPORTERS = ["none", "console", "zipkin"] as const;
+
+export const envSchema = z.object({
+  CORE_ENV: z.enum(["development", "production"]).default("development"),
+  CORE_CONFIG: z.string().optional(),
+  CORE_NAMESPACE: identifier.default("core"),
+  CORE_NODE_ID: identifier.optional(),
+  CORE_HOST: z.string().min(1).default("127.0.0.1"),
+  CORE_API_PORT: port("3000"),
+  CORE_METRICS: flag("true"),
+  CORE_METRICS_PORT: port("3030"),
+  CORE_TRACING: z.enum(TRACING_EXPORTERS).default("none"),
+  CORE_TRACING_URL: url(["http:", "https:"], "http://127.0.0.1:9411").default("http://127.0.0.1:9411"),
+  CORE_LOG_LEVEL: z.enum(LOG_LEVELS).default("info"),
+  CORE_LOG_FORMAT: z.enum(LOG_FORMATS).default("full"),
+  CORE_SERIALIZER: z.enum(SERIALIZERS).optional(),
+  CORE_HEARTBEAT_INTERVAL: positiveInt("5", "seconds"),
+  CORE_HEARTBEAT_TIMEOUT: positiveInt("15", "seconds"),
+  CORE_REQUEST_TIMEOUT: positiveInt("30000", "milliseconds"),
+  CORE_SHUTDOWN_TIMEOUT: positiveInt("10000", "milliseconds"),
+  CORE_MIGRATE_ON_START: flag("true"),
+  CORE_DATA_DIR: z.string().min(1).default("./data"),
+  CORE_DB_SCHEMA: sqlIdentifier,
+  CORE_REDIS_PREFIX: z.string().regex(/^[A-Za-z0-9_.:-]{1,64}$/, { error: "1-64 of letters, digits, '_', '.', ':' or '-'" }).optional(),
+  CORE_JWT_SECRET: z.string().optional(),
+  NATS_URL: natsUrl.optional(),
+  REDIS_URL: url(["redis:", "rediss:"], "redis://127.0.0.1:6379").optional(),
+  DATABASE_URL: url(["postgres:", "postgresql:"], "postgres://user@127.0.0.1:5432/core").optional(),
+  ANTHROPIC_API_KEY: z.string().optional(),
+  ANTHROPIC_BASE_URL: url(["http:", "https:"], "https://api.anthropic.com").optional(),
+  OPENAI_API_KEY: z.string().optional(),
+  OPENAI_BASE_URL: url(["http:", "https:"], "https://api.openai.com/v1").optional(),
+  GEMINI_API_KEY: z.string().optional(),
+  GEMINI_BASE_URL: url(["http:", "https:"], "https://generativelanguage.googleapis.com").optional(),
+  OLLAMA_HOST: url(["http:", "https:"], "http://127.0.0.1:11434").optional(),
+});
+
+export type ParsedEnv = z.output<typeof envSchema>;

@@ -1,0 +1,5 @@
+export * from "./core-config";
+export * from "./env-schema";
+export * from "./file-schema";
+export * from "./load-config";
+export { formatPath, toFieldIssues } from "./issues";

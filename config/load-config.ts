@@ -1,0 +1,127 @@
+import { readFileSync } from "node:fs";
+import { hostname } from "node:os";
+import { extname, resolve } from "node:path";
+import { parse as parseYaml } from "yaml";
+import { ConfigError, type FieldIssue } from "../lib/errors";
+import { envSchema, type ParsedEnv } from "./env-schema";
+import { fileSchema, type FileConfig } from "./file-schema";
+import { toFieldIssues } from "./issues";
+import type { CoreConfig, DatabaseConfig } from "./core-config";
+
+export type Env = Readonly<Record<string, string | undefined>>;
+
+/** The JWT secret shipped in examples; production refuses it. */
+export const DEFAULT_JWT_SECRET = "core-development-secret-change-me";
+const SECRET_KEYS = new Set(["CORE_JWT_SECRET", "ANTHROPIC_API_KEY", "OPENAI_API_KEY", "GEMINI_API_KEY"]);
+
+/** An empty variable (`CORE_API_PORT=`) means unset, as shells commonly produce them. */
+function nonEmpty(env: Env): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [key, value] of Object.entries(env)) {
+    if (value !== undefined && value !== "") out[key] = value;
+  }
+  return out;
+}
+
+function readConfigFile(path: string): { raw: unknown; issues: FieldIssue[] } {
+  const where = `CORE_CONFIG (${path})`;
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (err) {
+    const reason = (err as NodeJS.ErrnoException).code === "ENOENT" ? "the file does not exist" : (err as Error).message;
+    return { raw: undefined, issues: [{ field: where, received: path, message: `cannot be read: ${reason}; expected a readable YAML or JSON file` }] };
+  }
+  try {
+    const ext = extname(path).toLowerCase();
+    const raw: unknown = ext === ".json" ? JSON.parse(text) : parseYaml(text);
+    return { raw: raw ?? {}, issues: [] };
+  } catch (err) {
+    return { raw: undefined, issues: [{ field: where, received: path, message: `is not valid ${extname(path) === ".json" ? "JSON" : "YAML"}: ${(err as Error).message.split("\n")[0]}` }] };
+  }
+}
+
+function databaseFrom(env: ParsedEnv): DatabaseConfig {
+  if (env.DATABASE_URL) return { kind: "postgres", url: env.DATABASE_URL, schema: env.CORE_DB_SCHEMA };
+  return { kind: "pglite", dataDir: resolve(env.CORE_DATA_DIR), schema: env.CORE_DB_SCHEMA };
+}
+
+function productionIssues(env: ParsedEnv): FieldIssue[] {
+  if (env.CORE_ENV !== "production") return [];
+  const secret = env.CORE_JWT_SECRET;
+  if (!secret || secret === DEFAULT_JWT_SECRET || Buffer.byteLength(secret) < 32) {
+    const received = secret ? (secret === DEFAULT_JWT_SECRET ? "the default secret" : `${Buffer.byteLength(secret)} bytes`) : "nothing";
+    return [{
+      field: "CORE_JWT_SECRET",
+      message: `received ${received}; expected a secret of at least 32 bytes in production (e.g. \`openssl rand -base64 48\`)`,
+    }];
+  }
+  return [];
+}
+
+/**
+ * Reads and validates the whole configuration: the environment first, then the
+ * optional `CORE_CONFIG` file. Every problem is reported at once, naming the
+ * variable or key, the value received and what is expected.
+ */
+export function loadConfig(rawEnv: Env = process.env): CoreConfig {
+  const env = nonEmpty(rawEnv);
+  const parsedEnv = envSchema.safeParse(env);
+  const issues: FieldIssue[] = parsedEnv.success ? [] : toFieldIssues(parsedEnv.error.issues, env);
+  for (const issue of issues) {
+    if (SECRET_KEYS.has(issue.field)) {
+      issue.message = issue.message.replace(/^received .*?;/, "received a value that is not shown;");
+      delete issue.received;
+    }
+  }
+
+  let file: FileConfig = fileSchema.parse({});
+  const configPath = env.CORE_CONFIG ? resolve(env.CORE_CONFIG) : undefined;
+  if (configPath) {
+    const { raw, issues: readIssues } = readConfigFile(configPath);
+    issues.push(...readIssues);
+    if (raw !== undefined) {
+      const parsedFile = fileSchema.safeParse(raw);
+      if (parsedFile.success) file = parsedFile.data;
+      else issues.push(...toFieldIssues(parsedFile.error.issues, raw).map((i) => ({ ...i, field: `${i.field} (in ${configPath})` })));
+    }
+  }
+  if (parsedEnv.success) issues.push(...productionIssues(parsedEnv.data));
+
+  if (!parsedEnv.success || issues.length > 0) {
+    throw new ConfigError(`Invalid configuration (${issues.length} problem${issues.length === 1 ? "" : "s"})`, { issues });
+  }
+  const e = parsedEnv.data;
+  return {
+    env: e.CORE_ENV,
+    configFile: configPath,
+    namespace: e.CORE_NAMESPACE,
+    nodeId: e.CORE_NODE_ID ?? `${hostname().toLowerCase().replace(/[^a-z0-9_.-]/g, "-")}-${process.pid}`,
+    host: e.CORE_HOST,
+    apiPort: e.CORE_API_PORT,
+    metrics: { enabled: e.CORE_METRICS, port: e.CORE_METRICS_PORT },
+    tracing: { exporter: e.CORE_TRACING, url: e.CORE_TRACING_URL },
+    log: { level: e.CORE_LOG_LEVEL, format: e.CORE_LOG_FORMAT },
+    nats: e.NATS_URL ? { url: e.NATS_URL } : undefined,
+    redis: e.REDIS_URL ? { url: e.REDIS_URL, prefix: e.CORE_REDIS_PREFIX ?? e.CORE_NAMESPACE } : undefined,
+    database: databaseFrom(e),
+    migrateOnStart: e.CORE_MIGRATE_ON_START,
+    serializer: e.CORE_SERIALIZER,
+    heartbeat: { intervalSec: e.CORE_HEARTBEAT_INTERVAL, timeoutSec: e.CORE_HEARTBEAT_TIMEOUT },
+    requestTimeoutMs: e.CORE_REQUEST_TIMEOUT,
+    shutdownTimeoutMs: e.CORE_SHUTDOWN_TIMEOUT,
+    jwtSecret: e.CORE_JWT_SECRET ?? DEFAULT_JWT_SECRET,
+    providers: {
+      anthropic: { apiKey: e.ANTHROPIC_API_KEY, baseUrl: e.ANTHROPIC_BASE_URL },
+      openai: { apiKey: e.OPENAI_API_KEY, baseUrl: e.OPENAI_BASE_URL },
+      gemini: { apiKey: e.GEMINI_API_KEY, baseUrl: e.GEMINI_BASE_URL },
+      ollama: { host: e.OLLAMA_HOST },
+    },
+    experts: file.experts,
+    mcpServers: file.mcpServers,
+    roles: file.roles,
+    budgets: file.budgets,
+    rateLimits: file.rateLimits,
+    prices: file.prices,
+  };
+}

@@ -1,0 +1,7 @@
+/**
+ * CORE's package entry point. Later capabilities add `consensus` and
+ * `consensusReference` here (DESIGN.md §11).
+ */
+export { startNode, type CoreNode, type StartNodeOptions } from "./node";
+export { loadConfig, type CoreConfig } from "./config";
+export * from "./lib/errors";

@@ -1,0 +1,122 @@
+import { CoreError, type CoreErrorOptions, type ErrorData } from "./core-error";
+
+/**
+ * The hierarchy: one class per way a request can fail, each with a stable code,
+ * an HTTP status and whether a retry can help. Later capabilities add their own
+ * subclasses and register them in `registry.ts`.
+ */
+
+export class BadRequestError extends CoreError {
+  static override readonly code = "BAD_REQUEST";
+  static override readonly status = 400;
+}
+
+export class UnauthenticatedError extends CoreError {
+  static override readonly code = "UNAUTHENTICATED";
+  static override readonly status = 401;
+}
+
+export class ForbiddenError extends CoreError {
+  static override readonly code = "FORBIDDEN";
+  static override readonly status = 403;
+}
+
+export class NotFoundError extends CoreError {
+  static override readonly code = "NOT_FOUND";
+  static override readonly status = 404;
+}
+
+/** The named action or actor is not registered anywhere in the cluster. */
+export class ActionNotFoundError extends CoreError {
+  static override readonly code = "ACTION_NOT_FOUND";
+  static override readonly status = 404;
+}
+
+export class ConflictError extends CoreError {
+  static override readonly code = "CONFLICT";
+  static override readonly status = 409;
+}
+
+export class PayloadTooLargeError extends CoreError {
+  static override readonly code = "PAYLOAD_TOO_LARGE";
+  static override readonly status = 413;
+}
+
+export interface FieldIssue {
+  /** Dotted path of the failing field, e.g. `experts[0].provider`. */
+  field: string;
+  message: string;
+  received?: unknown;
+}
+
+export interface IssueErrorOptions extends CoreErrorOptions {
+  issues?: FieldIssue[];
+}
+
+function withIssues({ issues, ...options }: IssueErrorOptions): CoreErrorOptions {
+  return issues ? { ...options, data: { ...options.data, issues } } : options;
+}
+
+export class ValidationError extends CoreError {
+  static override readonly code = "VALIDATION_FAILED";
+  static override readonly status = 422;
+
+  constructor(message: string, options: IssueErrorOptions = {}) {
+    super(message, withIssues(options));
+  }
+
+  get issues(): FieldIssue[] {
+    return (this.data.issues as FieldIssue[] | undefined) ?? [];
+  }
+}
+
+export class RateLimitedError extends CoreError {
+  static override readonly code = "RATE_LIMITED";
+  static override readonly status = 429;
+  static override readonly retryable = true;
+}
+
+export class InternalError extends CoreError {
+  static override readonly code = "INTERNAL";
+  static override readonly status = 500;
+}
+
+/** A dependency (NATS, Redis, PostgreSQL, a provider) cannot be reached now. */
+export class UnavailableError extends CoreError {
+  static override readonly code = "UNAVAILABLE";
+  static override readonly status = 503;
+  static override readonly retryable = true;
+}
+
+/** The caller's deadline passed; retrying cannot help within the same deadline. */
+export class DeadlineExceededError extends CoreError {
+  static override readonly code = "DEADLINE_EXCEEDED";
+  static override readonly status = 504;
+}
+
+/** Configuration is invalid: start-up stops with exit code 2. */
+export class ConfigError extends CoreError {
+  static override readonly code = "CONFIG_INVALID";
+  static override readonly status = 500;
+
+  constructor(message: string, options: IssueErrorOptions = {}) {
+    super(message, withIssues(options));
+  }
+
+  get issues(): FieldIssue[] {
+    return (this.data.issues as FieldIssue[] | undefined) ?? [];
+  }
+}
+
+/** The embedded data directory is held by another process. */
+export class StoreLockedError extends CoreError {
+  static override readonly code = "STORE_LOCKED";
+  static override readonly status = 409;
+}
+
+export class MigrationError extends CoreError {
+  static override readonly code = "MIGRATION_FAILED";
+  static override readonly status = 500;
+}
+
+export type { ErrorData };

@@ -1,0 +1,4 @@
+export * from "./core-error";
+export * from "./errors";
+export * from "./registry";
+export * from "./describe-error";

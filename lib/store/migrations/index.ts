@@ -1,0 +1,5 @@
+import type { Migration } from "../migration";
+import { migration as m0001 } from "./0001-core-meta";
+
+/** Every migration, in order. A new one gets the next version and is appended here. */
+export const MIGRATIONS: readonly Migration[] = [m0001];

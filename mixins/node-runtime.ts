@@ -1,0 +1,13 @@
+import type { ServiceSchema } from "moleculer";
+import type { CoreConfig } from "../config";
+import type { Store } from "../lib/store";
+
+/** What a node hands to the services it runs: its configuration and its store. */
+export interface NodeRuntime {
+  config: CoreConfig;
+  /** Undefined on a node that runs no service needing the database (e.g. a REPL client). */
+  store: Store | undefined;
+}
+
+/** A product service file default-exports one of these. */
+export type ServiceFactory = (runtime: NodeRuntime) => ServiceSchema;

@@ -1,0 +1,65 @@
+import type { BrokerOptions } from "moleculer";
+import type { CoreConfig } from "./config";
+import { CoreErrorRegenerator } from "./mixins/error-regenerator";
+import { ResilientRedisCacher } from "./mixins/resilient-redis-cacher";
+
+/**
+ * The serializer for the cluster when CORE_SERIALIZER is unset. Chosen by
+ * `npm run bench` (benchmarks/serializers.ts): see the README for the numbers.
+ */
+export const CLUSTER_SERIALIZER = "JSON" as const;
+
+/** Broker options for one node, derived from its configuration only. */
+export function createBrokerOptions(config: CoreConfig): BrokerOptions {
+  return {
+    namespace: config.namespace,
+    nodeID: config.nodeId,
+    logger: {
+      type: "Console",
+      options: {
+        level: config.log.level,
+        formatter: config.log.format,
+        colors: process.stdout.isTTY === true,
+        moduleColors: false,
+        autoPadding: false,
+      },
+    },
+    // Object form: Moleculer's typings reject a bare URL string with options.
+    transporter: config.nats ? { type: "NATS", options: { url: config.nats.url, name: config.nodeId } } : null,
+    serializer: config.serializer ?? CLUSTER_SERIALIZER,
+    cacher: config.redis
+      ? new ResilientRedisCacher(config.redis.url, config.redis.prefix)
+      : { type: "MemoryLRU", options: { max: 10_000, ttl: 3600 } },
+    requestTimeout: config.requestTimeoutMs,
+    heartbeatInterval: config.heartbeat.intervalSec,
+    heartbeatTimeout: config.heartbeat.timeoutSec,
+    // Graceful shutdown: broker.stop() waits for in-flight calls (up to the timeout).
+    tracking: { enabled: true, shutdownTimeout: config.shutdownTimeoutMs },
+    registry: { strategy: "RoundRobin", preferLocal: true },
+    errorRegenerator: new CoreErrorRegenerator(),
+    metrics: config.metrics.enabled
+      ? {
+          enabled: true,
+          reporter: [
+            {
+              type: "Prometheus",
+              options: { port: config.metrics.port, host: config.host, path: "/metrics", defaultLabels: () => ({ namespace: config.namespace, nodeID: config.nodeId }) },
+            },
+          ],
+        }
+      : { enabled: false },
+    tracing:
+      config.tracing.exporter === "none"
+        ? { enabled: false }
+        : {
+            enabled: true,
+            exporter:
+              config.tracing.exporter === "zipkin"
+                ? [{ type: "Zipkin", options: { baseURL: config.tracing.url } }]
+                : [{ type: "Console" }],
+          },
+    // CORE's node owns SIGINT/SIGTERM: it drains, closes the store, then exits 0.
+    skipProcessEventRegistration: true,
+    validator: true,
+  };
+}

@@ -1,0 +1,206 @@
+import { existsSync } from "node:fs";
+import type { AddressInfo, Server } from "node:net";
+import { resolve } from "node:path";
+import { ServiceBroker } from "moleculer";
+import type { Logger } from "./lib/logger";
+import { loadConfig, type CoreConfig, type Env } from "./config";
+import { ConfigError, describeError } from "./lib/errors";
+import { MIGRATIONS, migrate, openStore, redactUrl, schemaVersion, type Store } from "./lib/store";
+import { describeNatsUrl, waitForNats } from "./lib/transport/wait-for-nats";
+import { createBrokerOptions } from "./moleculer.config";
+import type { NodeRuntime } from "./mixins/node-runtime";
+import { DEFAULT_SERVICES, PRODUCT_SERVICES } from "./services";
+
+export interface StartNodeOptions {
+  /** A ready configuration; otherwise it is loaded from `env`. */
+  config?: CoreConfig;
+  env?: Env;
+  /** Product service names or paths to service files; default: the product's default set. */
+  services?: readonly string[];
+  /** What this process is, for PGlite's lock file and logs. */
+  command?: string;
+  /** Install SIGINT/SIGTERM handlers that drain and exit 0 (the `core` command does). */
+  handleSignals?: boolean;
+}
+
+export interface CoreNode {
+  readonly broker: ServiceBroker;
+  readonly config: CoreConfig;
+  readonly store: Store | undefined;
+  /** Where this node listens, e.g. `{ api: "http://127.0.0.1:3000" }`. */
+  readonly endpoints: Record<string, string>;
+  /** Drains in-flight calls, stops services, closes the store. Idempotent. */
+  stop(): Promise<void>;
+}
+
+type ServiceSpec = { kind: "product"; name: string } | { kind: "file"; path: string };
+
+function resolveServices(names: readonly string[]): ServiceSpec[] {
+  const issues = [];
+  const specs: ServiceSpec[] = [];
+  for (const raw of names) {
+    const name = raw.trim();
+    if (!name) continue;
+    if (PRODUCT_SERVICES[name]) specs.push({ kind: "product", name });
+    else if (/[/\\]|\.[cm]?[jt]s$/.test(name) && existsSync(resolve(name))) specs.push({ kind: "file", path: resolve(name) });
+    else
+      issues.push({
+        field: "--services",
+        received: name,
+        message: `received ${JSON.stringify(name)}; expected one of ${Object.keys(PRODUCT_SERVICES).join(", ")} or the path of an existing service file`,
+      });
+  }
+  if (issues.length) throw new ConfigError("Invalid --services", { issues });
+  return specs;
+}
+
+function listenAddress(server: Server | undefined): string | undefined {
+  const address = server?.address() as AddressInfo | null | undefined;
+  if (!address) return undefined;
+  const host = address.family === "IPv6" ? `[${address.address}]` : address.address;
+  return `http://${host}:${address.port}`;
+}
+
+function describeStart(node: CoreNode, version: number | undefined): string {
+  const { config } = node;
+  const transport = config.nats ? `NATS ${describeNatsUrl(config.nats.url)}` : "embedded (no transporter)";
+  const cache = config.redis ? `Redis ${redactUrl(config.redis.url)} (prefix ${config.redis.prefix})` : "memory";
+  const store = node.store ? `${node.store.describe()}${version === undefined ? "" : `, schema version ${version}`}` : "none on this node";
+  const listens = Object.entries(node.endpoints).map(([name, url]) => `${name} ${url}`);
+  return [
+    `CORE node ${config.nodeId} started in namespace "${config.namespace}"`,
+    `  listening: ${listens.length ? listens.join(", ") : "no HTTP endpoints"}`,
+    `  transport: ${transport}; cache: ${cache}; store: ${store}`,
+  ].join("\n");
+}
+
+function friendlyStartError(err: unknown, config: CoreConfig): string {
+  const e = err as { code?: string; port?: number; address?: string; syscall?: string };
+  if (e && e.code === "EADDRINUSE" && e.syscall === "listen") {
+    const which = e.port === config.metrics.port ? "CORE_METRICS_PORT" : "CORE_API_PORT";
+    return `Port ${e.port} on ${e.address} is already in use: stop what listens there or set ${which} to a free port [ADDRESS_IN_USE]`;
+  }
+  return describeError(err);
+}
+
+/**
+ * Starts one CORE node: validated configuration, store (migrated), broker and
+ * services. Resolves once the node is started (and, with a transporter, has
+ * joined NATS, waiting for it as long as it takes).
+ */
+export async function startNode(options: StartNodeOptions = {}): Promise<CoreNode> {
+  const config = options.config ?? loadConfig(options.env ?? process.env);
+  const specs = resolveServices(options.services ?? DEFAULT_SERVICES);
+  const broker = new ServiceBroker(createBrokerOptions(config));
+  const logger: Logger = broker.getLogger("core");
+  const aborter = new AbortController();
+  const command = options.command ?? "startNode";
+
+  let store: Store | undefined;
+  let version: number | undefined;
+  let stopping: Promise<void> | undefined;
+  const endpoints: Record<string, string> = {};
+
+  const node: CoreNode = {
+    broker,
+    config,
+    get store() {
+      return store;
+    },
+    endpoints,
+    stop() {
+      stopping ??= (async () => {
+        aborter.abort(new Error("node stopping"));
+        try {
+          await broker.stop();
+        } finally {
+          await store?.close().catch((err) => logger.warn(`Closing the store failed: ${(err as Error).message}`));
+        }
+      })();
+      return stopping;
+    },
+  };
+
+  if (options.handleSignals) installSignalHandlers(node, logger);
+  const metrics = watchMetricsServer(broker);
+
+  try {
+    if (specs.length > 0) {
+      store = await openStore(config.database, { logger, command, nodeId: config.nodeId, signal: aborter.signal });
+      if (config.migrateOnStart) {
+        const result = await migrate(store, MIGRATIONS, logger);
+        version = result.to;
+      } else {
+        version = await schemaVersion(store);
+      }
+    }
+    const runtime: NodeRuntime = { config, store };
+    for (const spec of specs) {
+      if (spec.kind === "product") broker.createService(PRODUCT_SERVICES[spec.name]!(runtime));
+      else broker.loadService(spec.path);
+    }
+    if (config.nats) {
+      logger.info(`Connecting to NATS at ${describeNatsUrl(config.nats.url)}`);
+      await waitForNats(config.nats.url, { logger, signal: aborter.signal });
+    }
+    await broker.start();
+    await metrics.listening;
+  } catch (err) {
+    if (aborter.signal.aborted) throw err;
+    await node.stop().catch(() => undefined);
+    throw err;
+  }
+
+  const api = broker.getLocalService("api") as unknown as { server?: Server } | undefined;
+  const apiUrl = listenAddress(api?.server);
+  if (apiUrl) endpoints.api = apiUrl;
+  const metricsUrl = listenAddress(metrics.server);
+  if (metricsUrl) endpoints.metrics = `${metricsUrl}/metrics`;
+  logger.info(describeStart(node, version));
+  return node;
+}
+
+/**
+ * Moleculer's Prometheus reporter listens in the broker's constructor and has
+ * no handler for a listen error (a taken port would crash the process), so the
+ * node attaches one and turns it into a start failure with a clear message.
+ */
+function watchMetricsServer(broker: ServiceBroker): { server: Server | undefined; listening: Promise<void> } {
+  const reporters = (broker.metrics as unknown as { reporter?: Array<{ server?: Server }> }).reporter ?? [];
+  const server = reporters.find((r) => r.server)?.server;
+  if (!server) return { server: undefined, listening: Promise.resolve() };
+  const listening = new Promise<void>((resolve, reject) => {
+    if (server.listening) return resolve();
+    server.once("listening", () => resolve());
+    server.once("error", reject);
+  });
+  listening.catch(() => undefined);
+  return { server, listening };
+}
+
+/** SIGINT/SIGTERM drain and exit 0; a second signal forces exit 130. */
+function installSignalHandlers(node: CoreNode, logger: Logger): void {
+  let received = false;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (received) {
+      logger.warn(`Received ${signal} again: exiting without draining`);
+      process.exit(130);
+    }
+    received = true;
+    logger.info(`Received ${signal}: draining in-flight calls (up to ${node.config.shutdownTimeoutMs} ms), then stopping`);
+    node.stop().then(
+      () => {
+        logger.info("CORE node stopped");
+        process.exit(0);
+      },
+      (err: unknown) => {
+        logger.error(`Stopping failed: ${friendlyStartError(err, node.config)}`);
+        process.exit(1);
+      },
+    );
+  };
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
+}
+
+export { friendlyStartError };

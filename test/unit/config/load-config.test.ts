@@ -1,0 +1,155 @@
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import fc from "fast-check";
+import { DEFAULT_JWT_SECRET, loadConfig } from "../../../config";
+import { ConfigError } from "../../../lib/errors";
+
+function configError(env: Record<string, string | undefined>): ConfigError {
+  try {
+    loadConfig(env);
+  } catch (err) {
+    if (err instanceof ConfigError) return err;
+    throw err;
+  }
+  throw new Error("expected a ConfigError");
+}
+
+function fileWith(name: string, text: string): string {
+  const dir = mkdtempSync(join(tmpdir(), "core-config-"));
+  const path = join(dir, name);
+  writeFileSync(path, text);
+  return path;
+}
+
+describe("loadConfig", () => {
+  it("defaults to an embedded node: no transporter, memory cache, PGlite under ./data", () => {
+    const config = loadConfig({});
+    expect(config.nats).toBeUndefined();
+    expect(config.redis).toBeUndefined();
+    expect(config.database).toEqual({ kind: "pglite", dataDir: resolve("./data"), schema: "public" });
+    expect(config.apiPort).toBe(3000);
+    expect(config.metrics).toEqual({ enabled: true, port: 3030 });
+    expect(config.namespace).toBe("core");
+    expect(config.env).toBe("development");
+    expect(config.jwtSecret).toBe(DEFAULT_JWT_SECRET);
+  });
+
+  it("uses the connection URLs when set", () => {
+    const config = loadConfig({
+      NATS_URL: "nats://10.0.0.1:4222,nats://10.0.0.2:4222",
+      REDIS_URL: "redis://127.0.0.1:6379/2",
+      DATABASE_URL: "postgres://core:pw@db:5432/core",
+      CORE_DB_SCHEMA: "tenant_a",
+      CORE_NAMESPACE: "prod",
+    });
+    expect(config.nats).toEqual({ url: "nats://10.0.0.1:4222,nats://10.0.0.2:4222" });
+    expect(config.redis).toEqual({ url: "redis://127.0.0.1:6379/2", prefix: "prod" });
+    expect(config.database).toEqual({ kind: "postgres", url: "postgres://core:pw@db:5432/core", schema: "tenant_a" });
+  });
+
+  it("treats an empty variable as unset", () => {
+    expect(loadConfig({ CORE_API_PORT: "", NATS_URL: "" })).toMatchObject({ apiPort: 3000, nats: undefined });
+  });
+
+  it("names the variable, the value received and what is expected", () => {
+    const err = configError({ CORE_API_PORT: "abc" });
+    expect(err.code).toBe("CONFIG_INVALID");
+    expect(err.issues).toEqual([
+      expect.objectContaining({ field: "CORE_API_PORT", received: "abc", message: 'received "abc"; expected an integer port from 0 to 65535' }),
+    ]);
+  });
+
+  it("reports every problem at once", () => {
+    const err = configError({ CORE_API_PORT: "70000", NATS_URL: "http://x", CORE_METRICS: "maybe", CORE_LOG_LEVEL: "loud" });
+    expect(err.issues.map((i) => i.field).sort()).toEqual(["CORE_API_PORT", "CORE_LOG_LEVEL", "CORE_METRICS", "NATS_URL"]);
+    const level = err.issues.find((i) => i.field === "CORE_LOG_LEVEL")!;
+    expect(level.message).toBe('received "loud"; expected one of fatal, error, warn, info, debug, trace');
+  });
+
+  it("rejects every port that is not an integer from 0 to 65535", () => {
+    fc.assert(
+      fc.property(fc.string({ minLength: 1 }), (value) => {
+        const valid = /^\d{1,5}$/.test(value) && Number(value) <= 65535;
+        let ok = true;
+        try {
+          loadConfig({ CORE_API_PORT: value });
+        } catch {
+          ok = false;
+        }
+        return ok === valid;
+      }),
+    );
+  });
+
+  it("reads experts and MCP servers from a YAML file", () => {
+    const path = fileWith(
+      "core.yaml",
+      `experts:
+  - { id: claude, provider: anthropic, model: claude-sonnet-4-5, fallback: [gpt] }
+  - { id: gpt, provider: openai, model: gpt-4.1, weight: 2 }
+mcpServers:
+  - { name: files, transport: stdio, command: mcp-files, args: ["/tmp"] }
+prices:
+  gpt-4.1: { inputPerMTok: 2, outputPerMTok: 8 }
+`,
+    );
+    const config = loadConfig({ CORE_CONFIG: path });
+    expect(config.configFile).toBe(path);
+    expect(config.experts.map((e) => [e.id, e.weight, e.fallback])).toEqual([
+      ["claude", 1, ["gpt"]],
+      ["gpt", 2, []],
+    ]);
+    expect(config.mcpServers[0]).toMatchObject({ name: "files", transport: "stdio", command: "mcp-files", args: ["/tmp"] });
+    expect(config.prices["gpt-4.1"]).toEqual({ inputPerMTok: 2, outputPerMTok: 8 });
+  });
+
+  it("reads a JSON file", () => {
+    const path = fileWith("core.json", JSON.stringify({ experts: [{ id: "local", provider: "ollama", model: "llama3" }] }));
+    expect(loadConfig({ CORE_CONFIG: path }).experts[0]!.provider).toBe("ollama");
+  });
+
+  it("names the key and the file for a bad entry, and flags unknown keys", () => {
+    const path = fileWith(
+      "bad.yaml",
+      `experts:
+  - { id: a, provider: skynet, model: m }
+  - { id: b, provider: openai, model: m, fallback: [zz], temprature: 1 }
+mcpServers:
+  - { name: web, transport: http }
+`,
+    );
+    const err = configError({ CORE_CONFIG: path });
+    const fields = err.issues.map((i) => i.field);
+    expect(fields).toContain(`experts[0].provider (in ${path})`);
+    expect(fields).toContain(`experts[1].temprature (in ${path})`);
+    expect(fields).toContain(`mcpServers[0].url (in ${path})`);
+    const provider = err.issues.find((i) => i.field.startsWith("experts[0].provider"))!;
+    expect(provider.message).toMatch(/^received "skynet"; expected one of anthropic, openai/);
+  });
+
+  it("checks fallbacks refer to configured experts", () => {
+    const path = fileWith("fb.yaml", `experts:\n  - { id: a, provider: openai, model: m, fallback: [a, ghost] }\n`);
+    const messages = configError({ CORE_CONFIG: path }).issues.map((i) => `${i.field}: ${i.message}`);
+    expect(messages).toEqual([
+      expect.stringMatching(/^experts\[0\]\.fallback\[0\] .*cannot fall back to itself/),
+      expect.stringMatching(/^experts\[0\]\.fallback\[1\] .*configured expert/),
+    ]);
+  });
+
+  it("says when the file is missing or unparseable", () => {
+    expect(configError({ CORE_CONFIG: "/nonexistent/core.yaml" }).issues[0]!.message).toMatch(/does not exist/);
+    const broken = fileWith("broken.json", "{ not json");
+    expect(configError({ CORE_CONFIG: broken }).issues[0]!.message).toMatch(/is not valid JSON/);
+  });
+
+  it("refuses a missing, default or short JWT secret in production without echoing it", () => {
+    for (const secret of [undefined, DEFAULT_JWT_SECRET, "short-secret"]) {
+      const err = configError({ CORE_ENV: "production", CORE_JWT_SECRET: secret });
+      expect(err.issues[0]!.field).toBe("CORE_JWT_SECRET");
+      expect(err.issues[0]!.message).toMatch(/at least 32 bytes/);
+      if (secret) expect(JSON.stringify(err.issues)).not.toContain(secret);
+    }
+    expect(loadConfig({ CORE_ENV: "production", CORE_JWT_SECRET: "x".repeat(32) }).jwtSecret).toBe("x".repeat(32));
+  });
+});
