@@ -122,6 +122,12 @@ export async function startNode(options: StartNodeOptions = {}): Promise<CoreNod
   };
 
   if (options.handleSignals) installSignalHandlers(node, logger);
+  // Moleculer and moleculer-web report some start failures (a taken port) through
+  // broker.fatal, which logs a stack trace and exits: keep the exit, say it plainly.
+  broker.fatal = (message: string, err?: Error, needExit = true) => {
+    logger.error(err ? friendlyStartError(err, config) : message);
+    if (needExit) process.exit(1);
+  };
   const metrics = watchMetricsServer(broker);
 
   try {

@@ -52,6 +52,20 @@ export class ResilientRedisCacher extends Cachers.Redis {
     client.on("end", () => (this.connected = false));
   }
 
+  /** Moleculer's close() sends QUIT, which never completes while Redis is down and leaves ioredis reconnecting. */
+  override async close(): Promise<void> {
+    const client = this.client as { status?: string; quit(): Promise<unknown>; disconnect(): void };
+    if (client.status === "ready") {
+      try {
+        await super.close();
+        return;
+      } catch {
+        // Fall through to a hard disconnect.
+      }
+    }
+    client.disconnect();
+  }
+
   describe(): string {
     return `Redis ${this.where}`;
   }

@@ -15,7 +15,8 @@ const extra = process.argv.slice(2);
 const jest = spawnSync(
   process.execPath,
   [join(root, "node_modules/jest/bin/jest.js"), "--json", `--outputFile=${jestReport}`, "--maxWorkers=2", ...extra],
-  { cwd: root, stdio: "inherit", env: process.env },
+  // PGlite loads its WASM through dynamic import(), which Jest's VM allows only with this flag.
+  { cwd: root, stdio: "inherit", env: { ...process.env, NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ""} --experimental-vm-modules --disable-warning=ExperimentalWarning`.trim() } },
 );
 
 let passed = 0;

@@ -100,7 +100,7 @@ export class PostgresStore implements Store {
     // An idle client losing its server must not crash the process: log, and the pool replaces it.
     pool.on("error", (err) => options.logger.warn(`PostgreSQL connection lost (${(err as { code?: string }).code ?? err.message}); the pool will reconnect`));
     try {
-      await retryWithBackoff(() => store.exec(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(options.schema)}`), {
+      await retryWithBackoff(() => store.createSchema(), {
         signal: options.signal,
         policy: options.backoff,
         shouldRetry: (err) => err instanceof UnavailableError,
@@ -112,6 +112,19 @@ export class PostgresStore implements Store {
       throw err;
     }
     return store;
+  }
+
+  /**
+   * CREATE SCHEMA IF NOT EXISTS is not safe against itself: two nodes starting
+   * together can both pass the check, and the loser sees a unique violation.
+   */
+  private async createSchema(): Promise<void> {
+    try {
+      await this.exec(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(this.schema)}`);
+    } catch (err) {
+      const code = (err as { code?: string }).code;
+      if (code !== "23505" && code !== "42P06") throw err;
+    }
   }
 
   query<R = Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<QueryResult<R>> {
