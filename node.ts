@@ -91,12 +91,15 @@ function friendlyStartError(err: unknown, config: CoreConfig): string {
 export async function startNode(options: StartNodeOptions = {}): Promise<CoreNode> {
   const config = options.config ?? loadConfig(options.env ?? process.env);
   const specs = resolveServices(options.services ?? DEFAULT_SERVICES);
-  const broker = new ServiceBroker(createBrokerOptions(config));
+  let store: Store | undefined;
+  const brokerOptions = createBrokerOptions(config);
+  // The store closes with the broker, however the broker is stopped (signal, REPL `quit`, node.stop()).
+  brokerOptions.middlewares = [...(brokerOptions.middlewares ?? []), { name: "StoreLifecycle", stopped: async () => store?.close() }];
+  const broker = new ServiceBroker(brokerOptions);
   const logger: Logger = broker.getLogger("core");
   const aborter = new AbortController();
   const command = options.command ?? "startNode";
 
-  let store: Store | undefined;
   let version: number | undefined;
   let stopping: Promise<void> | undefined;
   const endpoints: Record<string, string> = {};
@@ -111,11 +114,7 @@ export async function startNode(options: StartNodeOptions = {}): Promise<CoreNod
     stop() {
       stopping ??= (async () => {
         aborter.abort(new Error("node stopping"));
-        try {
-          await broker.stop();
-        } finally {
-          await store?.close().catch((err) => logger.warn(`Closing the store failed: ${(err as Error).message}`));
-        }
+        await broker.stop();
       })();
       return stopping;
     },

@@ -9,6 +9,7 @@ import { friendlyStartError, startNode } from "../node";
 /** Exit codes: 0 done, 1 failed, 2 invalid configuration or usage. */
 const EXIT_FAILED = 1;
 const EXIT_USAGE = 2;
+const MIGRATE_CONNECT_TIMEOUT_MS = 30_000;
 
 const consoleLogger = {
   error: (...args: unknown[]) => console.error(...args),
@@ -78,7 +79,9 @@ program
   .action(async () => {
     const config = configFrom();
     try {
-      const store = await openStore(config.database, { logger: consoleLogger, command: "core migrate", nodeId: config.nodeId });
+      // A one-shot command waits for PostgreSQL a while (logging each retry), not forever.
+      const signal = AbortSignal.timeout(MIGRATE_CONNECT_TIMEOUT_MS);
+      const store = await openStore(config.database, { logger: consoleLogger, command: "core migrate", nodeId: config.nodeId, signal });
       try {
         const result = await migrate(store, MIGRATIONS, consoleLogger);
         const what = result.applied.length

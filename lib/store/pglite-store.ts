@@ -30,6 +30,7 @@ export interface PgliteStoreOptions {
 export class PgliteStore implements Store {
   readonly kind = "pglite" as const;
   private readonly queryable: Queryable;
+  private closing: Promise<void> | undefined;
 
   private constructor(private readonly db: PGlite, private readonly lock: DataDirLock, readonly schema: string, private readonly dataDir: string) {
     this.queryable = wrap(db);
@@ -68,11 +69,15 @@ export class PgliteStore implements Store {
     return `PGlite ${this.dataDir} (schema ${this.schema})`;
   }
 
-  async close(): Promise<void> {
-    try {
-      await this.db.close();
-    } finally {
-      this.lock.release();
-    }
+  /** Idempotent: the node closes its store on every way the broker stops. */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      try {
+        await this.db.close();
+      } finally {
+        this.lock.release();
+      }
+    })();
+    return this.closing;
   }
 }

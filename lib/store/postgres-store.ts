@@ -78,6 +78,7 @@ export class PostgresStore implements Store {
   readonly kind = "postgres" as const;
   private readonly where: string;
   private readonly queryable: Queryable;
+  private closing: Promise<void> | undefined;
 
   private constructor(private readonly pool: Pool, readonly schema: string, url: string) {
     this.where = redactUrl(url);
@@ -165,7 +166,9 @@ export class PostgresStore implements Store {
     return `PostgreSQL ${this.where} (schema ${this.schema})`;
   }
 
-  async close(): Promise<void> {
-    await this.pool.end();
+  /** Idempotent: the node closes its store on every way the broker stops. */
+  close(): Promise<void> {
+    this.closing ??= this.pool.end();
+    return this.closing;
   }
 }

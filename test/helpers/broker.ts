@@ -21,7 +21,7 @@ export async function startTestBroker(options: TestBrokerOptions): Promise<Servi
     CORE_NAMESPACE: options.namespace,
     CORE_NODE_ID: options.nodeId,
     CORE_METRICS: "false",
-    CORE_LOG_LEVEL: process.env.CORE_TEST_LOG_LEVEL ?? "warn",
+    CORE_LOG_LEVEL: process.env.CORE_TEST_LOG_LEVEL ?? "error",
     CORE_HEARTBEAT_INTERVAL: "1",
     CORE_HEARTBEAT_TIMEOUT: "4",
     ...options.env,

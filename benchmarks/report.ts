@@ -1,0 +1,50 @@
+import { mkdirSync, writeFileSync } from "node:fs";
+import { cpus } from "node:os";
+import { join } from "node:path";
+import { packageInfo } from "../lib/package-info";
+
+export type Row = Record<string, string | number>;
+
+export interface BenchmarkReport {
+  name: string;
+  description: string;
+  machine: { cpus: number; cpuModel: string; node: string };
+  startedAt: string;
+  tables: Array<{ title: string; rows: Row[] }>;
+  notes: string[];
+}
+
+export function newReport(name: string, description: string): BenchmarkReport {
+  return {
+    name,
+    description,
+    machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? "unknown", node: process.version },
+    startedAt: new Date().toISOString(),
+    tables: [],
+    notes: [],
+  };
+}
+
+export function markdownTable(rows: Row[]): string {
+  if (rows.length === 0) return "(no rows)";
+  const headers = Object.keys(rows[0]!);
+  const line = (cells: Array<string | number>) => `| ${cells.join(" | ")} |`;
+  return [line(headers), line(headers.map(() => "---")), ...rows.map((r) => line(headers.map((h) => r[h] ?? "")))].join("\n");
+}
+
+export function toMarkdown(report: BenchmarkReport): string {
+  const parts = [`## ${report.name}`, "", report.description, "", `Machine: ${report.machine.cpus} × ${report.machine.cpuModel}, Node ${report.machine.node}; run ${report.startedAt}.`];
+  for (const table of report.tables) parts.push("", `### ${table.title}`, "", markdownTable(table.rows));
+  if (report.notes.length) parts.push("", ...report.notes.map((n) => `- ${n}`));
+  return parts.join("\n") + "\n";
+}
+
+/** Writes benchmarks/results/<name>.json and .md and prints the markdown. */
+export function saveReport(report: BenchmarkReport): void {
+  const dir = join(packageInfo().root, "benchmarks", "results");
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, `${report.name}.json`), JSON.stringify(report, null, 2) + "\n");
+  const md = toMarkdown(report);
+  writeFileSync(join(dir, `${report.name}.md`), md);
+  console.log(md);
+}

@@ -1,0 +1,22 @@
+import { runSerializerBenchmark } from "./serializers";
+
+/** `npm run bench`: every benchmark, each writing benchmarks/results/<name>.json and .md. */
+const BENCHMARKS: Record<string, () => Promise<void>> = {
+  serializers: runSerializerBenchmark,
+};
+
+async function main(): Promise<void> {
+  const only = process.argv.slice(2);
+  for (const [name, run] of Object.entries(BENCHMARKS)) {
+    if (only.length && !only.includes(name)) continue;
+    await run();
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    console.error(err);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,48 @@
+import { join } from "node:path";
+import type { ServiceBroker } from "moleculer";
+import { startTestBroker } from "../helpers/broker";
+import { CoreProcess } from "../helpers/core-process";
+import { freePort } from "../helpers/free-port";
+import { testSchema } from "../helpers/pg-schema";
+import { NATS_URL } from "../helpers/services";
+import { uniqueName } from "../helpers/unique";
+
+const namespace = uniqueName("shutdown");
+const pg = testSchema("shutdown");
+const SLOW_SERVICE = join(__dirname, "../fixtures/services/slow.service.js");
+let probe: ServiceBroker;
+
+afterAll(async () => {
+  await CoreProcess.killAll();
+  await probe?.stop();
+  await pg.drop();
+});
+
+describe("graceful shutdown", () => {
+  it.each(["SIGTERM", "SIGINT"] as const)("on %s, a call in flight completes before the node exits 0", async (signal) => {
+    const nodeId = `worker-${signal.toLowerCase()}`;
+    const node = new CoreProcess(["start", "--node-id", nodeId, "--services", `api,${SLOW_SERVICE}`], {
+      env: {
+        NATS_URL,
+        CORE_NAMESPACE: namespace,
+        DATABASE_URL: pg.url,
+        CORE_DB_SCHEMA: pg.schema,
+        CORE_API_PORT: String(await freePort()),
+        CORE_METRICS: "false",
+      },
+    });
+    await node.waitForOutput(new RegExp(`CORE node ${nodeId} started`), 60_000);
+    probe ??= await startTestBroker({ namespace, nodeId: "probe" });
+    await probe.waitForServices({ name: "slow" }, 20_000);
+
+    const inFlight = probe.call("slow.wait", { ms: 1_500 }, { nodeID: nodeId, timeout: 10_000 });
+    await new Promise((r) => setTimeout(r, 300));
+    const started = Date.now();
+    const exit = node.stop(signal);
+
+    await expect(inFlight).resolves.toEqual({ waited: 1_500, nodeID: nodeId });
+    expect(await exit).toBe(0);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(900);
+    expect(node.output).toContain(`Received ${signal}: draining in-flight calls`);
+  });
+});
