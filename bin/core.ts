@@ -60,9 +60,10 @@ program
 program
   .command("repl")
   .description("join the cluster as a node with an interactive Moleculer REPL (embedded: runs the default services)")
+  .addOption(new Option("--node-id <id>", "node id (default: CORE_NODE_ID or <hostname>-<pid>)"))
   .addOption(new Option("--services <list>", "services to run on the REPL node").argParser(splitList))
-  .action(async (opts: { services?: string[] }) => {
-    const config = configFrom();
+  .action(async (opts: { nodeId?: string; services?: string[] }) => {
+    const config = configFrom({ CORE_NODE_ID: opts.nodeId ?? process.env.CORE_NODE_ID });
     // In a cluster the REPL node is a pure client; embedded, it is the whole system.
     const services = opts.services ?? (config.nats ? [] : undefined);
     try {
