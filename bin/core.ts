@@ -36,6 +36,9 @@ function splitList(value: string): string[] {
   return value.split(",").map((s) => s.trim()).filter(Boolean);
 }
 
+const nodeIdOption = () => new Option("--node-id <id>", "node id (default: CORE_NODE_ID or <hostname>-<pid>)");
+const servicesOption = (what: string) => new Option("--services <list>", what).argParser(splitList);
+
 const program = new Command()
   .name("core")
   .description("CORE: an actor runtime for consulting a circle of AI experts and operating MCP tools")
@@ -46,8 +49,8 @@ const program = new Command()
 program
   .command("start")
   .description("start a node: embedded by default; set NATS_URL, REDIS_URL, DATABASE_URL to join a cluster")
-  .addOption(new Option("--node-id <id>", "node id (default: CORE_NODE_ID or <hostname>-<pid>)"))
-  .addOption(new Option("--services <list>", "comma-separated service names or service file paths").argParser(splitList))
+  .addOption(nodeIdOption())
+  .addOption(servicesOption("comma-separated service names or service file paths"))
   .action(async (opts: { nodeId?: string; services?: string[] }) => {
     const config = configFrom({ CORE_NODE_ID: opts.nodeId ?? process.env.CORE_NODE_ID });
     try {
@@ -60,8 +63,8 @@ program
 program
   .command("repl")
   .description("join the cluster as a node with an interactive Moleculer REPL (embedded: runs the default services)")
-  .addOption(new Option("--node-id <id>", "node id (default: CORE_NODE_ID or <hostname>-<pid>)"))
-  .addOption(new Option("--services <list>", "services to run on the REPL node").argParser(splitList))
+  .addOption(nodeIdOption())
+  .addOption(servicesOption("services to run on the REPL node"))
   .action(async (opts: { nodeId?: string; services?: string[] }) => {
     const config = configFrom({ CORE_NODE_ID: opts.nodeId ?? process.env.CORE_NODE_ID });
     // In a cluster the REPL node is a pure client; embedded, it is the whole system.

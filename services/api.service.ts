@@ -3,33 +3,31 @@ import type { Context, ServiceBroker, ServiceSchema } from "moleculer";
 import ApiGateway, { type ApiSettingsSchema } from "moleculer-web";
 import type { NodeRuntime } from "../mixins/node-runtime";
 import { toCoreError } from "../mixins/to-core-error";
+import { readinessStatus, type HealthCheck } from "../lib/health/readiness";
 
-interface Check {
-  ok: boolean;
-  detail: string;
-}
 
 type CoreRequest = IncomingMessage & { $ctx?: Context; $requestId?: string };
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
-async function readiness(broker: ServiceBroker, runtime: NodeRuntime): Promise<Record<string, Check>> {
-  const checks: Record<string, Check> = {};
+async function readiness(broker: ServiceBroker, runtime: NodeRuntime): Promise<Record<string, HealthCheck>> {
+  const checks: Record<string, HealthCheck> = {};
   const transit = broker.transit;
   checks.transporter = transit
-    ? { ok: transit.connected === true, detail: transit.connected ? "connected" : "disconnected" }
-    : { ok: true, detail: "embedded (no transporter)" };
+    ? { ok: transit.connected === true, critical: true, detail: transit.connected ? "connected" : "disconnected" }
+    : { ok: true, critical: true, detail: "embedded (no transporter)" };
   if (runtime.store) {
     try {
       await runtime.store.ping();
-      checks.store = { ok: true, detail: runtime.store.describe() };
+      checks.store = { ok: true, critical: true, detail: runtime.store.describe() };
     } catch (err) {
-      checks.store = { ok: false, detail: (err as Error).message };
+      checks.store = { ok: false, critical: true, detail: (err as Error).message };
     }
   }
   const cacher = broker.cacher as { connected?: boolean } | undefined;
   if (cacher && cacher.connected !== undefined) {
-    checks.cache = { ok: cacher.connected === true, detail: cacher.connected ? "connected" : "disconnected (calls are served uncached)" };
+    // Calls still succeed uncached while Redis is down: a cache outage degrades a node, it does not take it out of rotation.
+    checks.cache = { ok: cacher.connected === true, critical: false, detail: cacher.connected ? "connected" : "disconnected (calls are served uncached)" };
   }
   return checks;
 }
@@ -80,9 +78,9 @@ export default function createApiService(runtime: NodeRuntime): ServiceSchema<Ap
       ready: {
         async handler(this: { broker: ServiceBroker }, ctx: Context<unknown, { $statusCode?: number }>) {
           const checks = await readiness(this.broker, runtime);
-          const ok = Object.values(checks).every((c) => c.ok);
-          if (!ok) ctx.meta.$statusCode = 503;
-          return { status: ok ? "ready" : "not ready", nodeID: this.broker.nodeID, checks };
+          const status = readinessStatus(checks);
+          if (status === "not ready") ctx.meta.$statusCode = 503;
+          return { status, nodeID: this.broker.nodeID, checks };
         },
       },
     },
