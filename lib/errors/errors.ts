@@ -88,6 +88,16 @@ export class UnavailableError extends CoreError {
   static override readonly retryable = true;
 }
 
+/**
+ * An actor's mailbox is full: answered at once, never queued without bound.
+ * Not retryable: retrying into a full mailbox only adds load; callers back off
+ * or go elsewhere.
+ */
+export class ActorOverloadedError extends CoreError {
+  static override readonly code = "ACTOR_OVERLOADED";
+  static override readonly status = 503;
+}
+
 /** The caller's deadline passed; retrying cannot help within the same deadline. */
 export class DeadlineExceededError extends CoreError {
   static override readonly code = "DEADLINE_EXCEEDED";

@@ -1,0 +1,101 @@
+import { ActorOverloadedError, DeadlineExceededError } from "../lib/errors";
+
+export interface MailboxBounds {
+  /** Messages handled at the same time. */
+  concurrency: number;
+  /** Messages allowed to wait beyond those; one more is refused with ActorOverloaded. */
+  capacity: number;
+}
+
+export const DEFAULT_MAILBOX: MailboxBounds = { concurrency: 16, capacity: 256 };
+
+interface Waiting {
+  start: () => void;
+  reject: (err: Error) => void;
+  deadline: number | undefined;
+}
+
+/**
+ * An actor's mailbox: bounded concurrency and a bounded queue. A message that
+ * finds the queue full is refused at once with ActorOverloaded; one whose
+ * deadline passes while it waits is dropped with DeadlineExceeded instead of
+ * doing work nobody waits for any more.
+ */
+export class Mailbox {
+  private active = 0;
+  private readonly queue: Waiting[] = [];
+  private idleWaiters: Array<() => void> = [];
+
+  constructor(readonly actor: string, readonly bounds: MailboxBounds = DEFAULT_MAILBOX, private readonly now: () => number = Date.now) {
+    if (!(bounds.concurrency >= 1) || !(bounds.capacity >= 0)) {
+      throw new RangeError(`mailbox of ${actor}: concurrency must be >= 1 and capacity >= 0`);
+    }
+  }
+
+  /** Messages waiting (not yet running). */
+  get depth(): number {
+    return this.queue.length;
+  }
+
+  /** Messages running now. */
+  get running(): number {
+    return this.active;
+  }
+
+  /** Runs `handler` when a slot is free. `deadline` is an absolute time in ms (Date.now()). */
+  run<T>(handler: () => Promise<T>, deadline?: number): Promise<T> {
+    if (this.active < this.bounds.concurrency) return this.execute(handler);
+    if (this.queue.length >= this.bounds.capacity) {
+      return Promise.reject(
+        new ActorOverloadedError(`${this.actor} is overloaded: ${this.active} running and ${this.queue.length} waiting (capacity ${this.bounds.capacity})`, {
+          data: { actor: this.actor, running: this.active, waiting: this.queue.length, capacity: this.bounds.capacity },
+        }),
+      );
+    }
+    return new Promise<T>((resolve, reject) => {
+      this.queue.push({ start: () => this.execute(handler).then(resolve, reject), reject, deadline });
+    });
+  }
+
+  /** Resolves once nothing runs or waits (used when an actor stops). */
+  idle(): Promise<void> {
+    if (this.active === 0 && this.queue.length === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  /** Refuses everything still waiting (the actor is going away). */
+  rejectWaiting(err: Error): void {
+    for (const waiting of this.queue.splice(0)) waiting.reject(err);
+    this.checkIdle();
+  }
+
+  private async execute<T>(handler: () => Promise<T>): Promise<T> {
+    this.active++;
+    try {
+      return await handler();
+    } finally {
+      this.active--;
+      this.next();
+    }
+  }
+
+  private next(): void {
+    while (this.active < this.bounds.concurrency && this.queue.length > 0) {
+      const waiting = this.queue.shift()!;
+      if (waiting.deadline !== undefined && this.now() >= waiting.deadline) {
+        waiting.reject(new DeadlineExceededError(`deadline passed while waiting in ${this.actor}'s mailbox`, { data: { actor: this.actor } }));
+        continue;
+      }
+      waiting.start();
+    }
+    this.checkIdle();
+  }
+
+  private checkIdle(): void {
+    if (this.active === 0 && this.queue.length === 0 && this.idleWaiters.length) {
+      const waiters = this.idleWaiters;
+      this.idleWaiters = [];
+      for (const w of waiters) w();
+    }
+  }
+}
