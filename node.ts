@@ -1,7 +1,8 @@
 import { existsSync } from "node:fs";
 import type { AddressInfo, Server } from "node:net";
 import { resolve } from "node:path";
-import { ServiceBroker } from "moleculer";
+import { ServiceBroker, type ServiceSchema } from "moleculer";
+import { isActorDefinition, type ActorDefinition } from "./actors/actor-spec";
 import type { Logger } from "./lib/logger";
 import { loadConfig, type CoreConfig, type Env } from "./config";
 import { ConfigError, describeError } from "./lib/errors";
@@ -21,6 +22,8 @@ export interface StartNodeOptions {
   command?: string;
   /** Install SIGINT/SIGTERM handlers that drain and exit 0 (the `core` command does). */
   handleSignals?: boolean;
+  /** Called after the node stopped because its supervision root gave up; default: exit with code 3. */
+  onFatal?: (reason: string) => void;
 }
 
 export interface CoreNode {
@@ -34,6 +37,28 @@ export interface CoreNode {
 }
 
 type ServiceSpec = { kind: "product"; name: string } | { kind: "file"; path: string };
+
+/** Exit code when the supervision root gives up (distinct from 1, failed, and 2, bad configuration). */
+export const EXIT_SUPERVISION_GAVE_UP = 3;
+
+/**
+ * What a service file exports: an actor definition (supervised), a plain
+ * Moleculer schema, or an array of either; `export default` or `module.exports`.
+ */
+function loadServiceFile(path: string): Array<ActorDefinition | ServiceSchema> {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const mod = require(path) as { default?: unknown };
+  const value = mod.default ?? mod;
+  const items = Array.isArray(value) ? value : [value];
+  for (const item of items) {
+    if (!isActorDefinition(item) && !(typeof item === "object" && item !== null && typeof (item as ServiceSchema).name === "string")) {
+      throw new ConfigError("Invalid --services", {
+        issues: [{ field: "--services", received: path, message: "the file exports neither an actor (defineActor) nor a Moleculer service schema" }],
+      });
+    }
+  }
+  return items as Array<ActorDefinition | ServiceSchema>;
+}
 
 function resolveServices(names: readonly string[]): ServiceSpec[] {
   const issues = [];
@@ -139,11 +164,29 @@ export async function startNode(options: StartNodeOptions = {}): Promise<CoreNod
         version = await schemaVersion(store);
       }
     }
-    const runtime: NodeRuntime = { config, store };
+    const actors: ActorDefinition[] = [];
+    const schemas: ServiceSchema[] = [];
     for (const spec of specs) {
-      if (spec.kind === "product") broker.createService(PRODUCT_SERVICES[spec.name]!(runtime));
-      else broker.loadService(spec.path);
+      if (spec.kind !== "file") continue;
+      for (const item of loadServiceFile(spec.path)) {
+        if (isActorDefinition(item)) actors.push(item);
+        else schemas.push(item);
+      }
     }
+    const products = specs.flatMap((s) => (s.kind === "product" ? [s.name] : []));
+    // Actors need a supervisor on their node.
+    if (actors.length > 0 && !products.includes("supervisor")) products.push("supervisor");
+    const runtime: NodeRuntime = {
+      config,
+      store,
+      actors,
+      fatal: (reason) => {
+        logger.error(`CORE node ${config.nodeId} is stopping: ${reason}`);
+        void node.stop().finally(() => (options.onFatal ?? (() => process.exit(EXIT_SUPERVISION_GAVE_UP)))(reason));
+      },
+    };
+    for (const name of products) broker.createService(PRODUCT_SERVICES[name]!(runtime));
+    for (const schema of schemas) broker.createService(schema);
     if (config.nats) {
       logger.info(`Connecting to NATS at ${describeNatsUrl(config.nats.url)}`);
       await waitForNats(config.nats.url, { logger, signal: aborter.signal });

@@ -227,7 +227,12 @@ export class Supervisor implements RunningChild {
    */
   restartChild(id: string): Promise<void> {
     const slot = this.slots.find((s) => s.spec.id === id);
-    if (!slot) return Promise.reject(new Error(`supervisor ${this.id} has no child ${id}`));
+    if (!slot) {
+      // Not ours: a nested supervisor may have it.
+      const owner = this.slots.map((s) => s.running).find((r): r is Supervisor => r instanceof Supervisor && r.contains(id));
+      if (owner) return owner.restartChild(id);
+      return Promise.reject(new Error(`supervisor ${this.id} has no child ${id}`));
+    }
     return this.enqueue(async () => {
       if (this.stopping) return;
       await this.stopSlot(slot);
@@ -235,9 +240,9 @@ export class Supervisor implements RunningChild {
     });
   }
 
-  /** The child by id, for a caller that walks the tree. */
-  childIds(): string[] {
-    return this.slots.map((s) => s.spec.id);
+  /** Whether a child with this id runs anywhere in this subtree. */
+  contains(id: string): boolean {
+    return this.slots.some((s) => s.spec.id === id || (s.running instanceof Supervisor && s.running.contains(id)));
   }
 
   private enqueue(op: () => Promise<void>): Promise<void> {

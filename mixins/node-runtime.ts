@@ -1,5 +1,6 @@
 import type { ServiceSchema } from "moleculer";
 import type { CoreConfig } from "../config";
+import type { ActorDefinition } from "../actors/actor-spec";
 import type { Store } from "../lib/store";
 
 /** What a node hands to the services it runs: its configuration and its store. */
@@ -7,6 +8,10 @@ export interface NodeRuntime {
   config: CoreConfig;
   /** Undefined on a node that runs no service needing the database (e.g. a REPL client). */
   store: Store | undefined;
+  /** The actors this node supervises (from --services). */
+  actors: readonly ActorDefinition[];
+  /** Stops the node for good, with a clear reason and a non-zero exit (the supervision root gave up). */
+  fatal(reason: string): void;
 }
 
 /** A product service file default-exports one of these. */

@@ -32,6 +32,12 @@ export class ActionNotFoundError extends CoreError {
   static override readonly status = 404;
 }
 
+/** No live node runs an actor by that name. */
+export class ActorNotFoundError extends CoreError {
+  static override readonly code = "ACTOR_NOT_FOUND";
+  static override readonly status = 404;
+}
+
 export class ConflictError extends CoreError {
   static override readonly code = "CONFLICT";
   static override readonly status = 409;

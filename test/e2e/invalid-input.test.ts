@@ -24,7 +24,7 @@ describe("invalid configuration and usage", () => {
   it("an unknown service exits 2", async () => {
     const { code, output } = await runCore(["start", "--services", "api,nope"], { cwd });
     expect(code).toBe(2);
-    expect(output).toMatch(/--services: received "nope"; expected one of api or the path of an existing service file/);
+    expect(output).toMatch(/--services: received "nope"; expected one of api, supervisor or the path of an existing service file/);
   });
 
   it("an unknown command exits 2 and points to --help", async () => {

@@ -1,0 +1,127 @@
+import type { Context, ServiceBroker, ServiceSchema } from "moleculer";
+import type { ActorDefinition, ActorSelf } from "../actors/actor-spec";
+import { Mailbox } from "../actors/mailbox";
+import { ActorOverloadedError, CoreError, DeadlineExceededError, UnavailableError } from "../lib/errors";
+import type { Logger } from "../lib/logger";
+import { ActorMetrics } from "./actor-metrics";
+
+/** One running incarnation of an actor, as its supervisor sees it. */
+export interface ActorIncarnation {
+  readonly mailbox: Mailbox;
+  /** Set once the service started; cleared when it stops. */
+  running: boolean;
+}
+
+export interface ActorServiceHooks {
+  /** The incarnation crashed (unexpected error, failed health checks, or `self.crash`). */
+  onCrash(error: unknown): void;
+}
+
+/**
+ * An error a handler may throw as an answer (a CORE error, or one of
+ * Moleculer's typed errors). Anything else is a bug, and the actor crashes
+ * after answering: its supervisor restarts it with a fresh state.
+ */
+function isExpected(err: unknown): boolean {
+  if (err instanceof CoreError) return true;
+  const e = err as { type?: unknown; code?: unknown } | null;
+  return !!e && typeof e.type === "string";
+}
+
+/**
+ * Builds the Moleculer service for one incarnation of an actor: every action
+ * goes through a bounded mailbox, the state is fresh, health is checked on a
+ * timer, and per-actor metrics are kept.
+ */
+export function actorServiceSchema<S>(def: ActorDefinition<S>, hooks: ActorServiceHooks): { schema: ServiceSchema; incarnation: ActorIncarnation } {
+  const mailbox = new Mailbox(def.name, def.mailbox);
+  const incarnation: ActorIncarnation = { mailbox, running: false };
+  let self: ActorSelf<S> | undefined;
+  let metrics: ActorMetrics | undefined;
+  let healthTimer: NodeJS.Timeout | undefined;
+  let crashed = false;
+
+  const crash = (error: unknown) => {
+    if (crashed) return;
+    crashed = true;
+    incarnation.running = false;
+    hooks.onCrash(error);
+  };
+
+  const actions: ServiceSchema["actions"] = {};
+  for (const [actionName, action] of Object.entries(def.spec.actions)) {
+    actions[actionName] = {
+      ...(action.params ? { params: action.params } : {}),
+      ...(action.timeout ? { timeout: action.timeout } : {}),
+      handler(ctx: Context<Record<string, unknown>, Record<string, unknown>>) {
+        if (!incarnation.running || !self) {
+          throw new UnavailableError(`${def.name} is restarting; retry shortly`, { data: { actor: def.name } });
+        }
+        const me = self;
+        const timeout = ctx.options?.timeout;
+        const deadline = typeof timeout === "number" && timeout > 0 ? Date.now() + timeout : undefined;
+        const run = mailbox.run(async () => {
+          metrics?.depth(def.name, mailbox.depth);
+          try {
+            const result = await action.handler(ctx, me);
+            metrics?.message(def.name, "handled");
+            return result;
+          } catch (err) {
+            metrics?.message(def.name, "failed");
+            if (!isExpected(err)) setImmediate(() => crash(err));
+            throw err;
+          }
+        }, deadline);
+        metrics?.depth(def.name, mailbox.depth);
+        return run.catch((err: unknown) => {
+          if (err instanceof ActorOverloadedError) metrics?.message(def.name, "refused");
+          else if (err instanceof DeadlineExceededError) metrics?.message(def.name, "expired");
+          throw err;
+        });
+      },
+    };
+  }
+
+  const schema: ServiceSchema = {
+    name: def.name,
+    metadata: { actor: true, kind: def.kind, singleton: def.singleton },
+    actions,
+    async started(this: { broker: ServiceBroker; logger: Logger }) {
+      metrics = ActorMetrics.for(this.broker);
+      self = {
+        name: def.name,
+        nodeID: this.broker.nodeID,
+        broker: this.broker,
+        logger: this.logger,
+        state: def.spec.state ? def.spec.state() : (undefined as S),
+        crash,
+      };
+      await def.spec.started?.(self);
+      incarnation.running = true;
+      const health = def.spec.health;
+      if (health) {
+        const threshold = health.failures ?? 3;
+        let failures = 0;
+        healthTimer = setInterval(async () => {
+          try {
+            await health.check(self!);
+            failures = 0;
+          } catch (err) {
+            failures++;
+            this.logger.warn(`Health check of ${def.name} failed (${failures}/${threshold}): ${(err as Error).message}`);
+            if (failures >= threshold) crash(err);
+          }
+        }, health.intervalMs ?? 5_000);
+        healthTimer.unref();
+      }
+    },
+    async stopped() {
+      incarnation.running = false;
+      if (healthTimer) clearInterval(healthTimer);
+      mailbox.rejectWaiting(new UnavailableError(`${def.name} is stopping`, { data: { actor: def.name } }));
+      await mailbox.idle();
+      if (self) await def.spec.stopped?.(self);
+    },
+  };
+  return { schema, incarnation };
+}
