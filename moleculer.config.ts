@@ -1,7 +1,10 @@
 import type { BrokerOptions } from "moleculer";
 import type { CoreConfig } from "./config";
 import { CoreErrorRegenerator } from "./mixins/error-regenerator";
+import { ResilienceMiddleware } from "./mixins/resilience.middleware";
 import { ResilientRedisCacher } from "./mixins/resilient-redis-cacher";
+import { toCoreError } from "./mixins/to-core-error";
+import { RESILIENCE_POLICIES } from "./config/resilience-policies";
 
 /**
  * The serializer for the cluster when CORE_SERIALIZER is unset. Chosen by
@@ -37,6 +40,17 @@ export function createBrokerOptions(config: CoreConfig): BrokerOptions {
     tracking: { enabled: true, shutdownTimeout: config.shutdownTimeoutMs },
     registry: { strategy: "RoundRobin", preferLocal: true },
     errorRegenerator: new CoreErrorRegenerator(),
+    // Deadlines and retries (retryable errors only, jittered backoff, never past the deadline).
+    middlewares: [ResilienceMiddleware(RESILIENCE_POLICIES)],
+    // Per endpoint on the caller's side: an open breaker routes calls to the other nodes running the actor.
+    circuitBreaker: {
+      enabled: true,
+      threshold: RESILIENCE_POLICIES.default!.circuitBreaker.threshold,
+      minRequestCount: RESILIENCE_POLICIES.default!.circuitBreaker.minRequestCount,
+      windowTime: RESILIENCE_POLICIES.default!.circuitBreaker.windowTimeSec,
+      halfOpenTime: RESILIENCE_POLICIES.default!.circuitBreaker.halfOpenTimeMs,
+      check: (err: Error) => toCoreError(err).status >= 500,
+    },
     metrics: config.metrics.enabled
       ? {
           enabled: true,

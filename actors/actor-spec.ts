@@ -1,6 +1,7 @@
 import type { ActionParams, Context, ServiceBroker } from "moleculer";
 import type { Logger } from "../lib/logger";
-import { DEFAULT_MAILBOX, type MailboxBounds } from "./mailbox";
+import { policyFor } from "../config/resilience-policies";
+import type { MailboxBounds } from "./mailbox";
 import type { RestartType } from "./supervisor";
 
 /** What an actor's hooks and handlers see of themselves. */
@@ -18,8 +19,6 @@ export interface ActorSelf<S> {
 export interface ActorAction<S> {
   /** Moleculer (fastest-validator) parameter schema; bad parameters answer VALIDATION_FAILED. */
   params?: ActionParams;
-  /** A default deadline for calls that set none, in ms. */
-  timeout?: number;
   handler(ctx: Context<Record<string, unknown>, Record<string, unknown>>, self: ActorSelf<S>): unknown;
 }
 
@@ -73,7 +72,8 @@ export function defineActor<S = undefined>(spec: ActorSpec<S>): ActorDefinition<
     restart: spec.restart ?? "permanent",
     shutdownMs: spec.shutdownMs ?? 5_000,
     singleton: spec.singleton ?? false,
-    mailbox: { ...DEFAULT_MAILBOX, ...spec.mailbox },
+    // The kind's policy sets the default bulkhead; the actor may narrow or widen it.
+    mailbox: { ...policyFor(spec.name).mailbox, ...spec.mailbox },
     spec,
   };
 }

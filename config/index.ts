@@ -3,3 +3,4 @@ export * from "./env-schema";
 export * from "./file-schema";
 export * from "./load-config";
 export { formatPath, toFieldIssues } from "./issues";
+export * from "./resilience-policies";

@@ -3,6 +3,7 @@ import type { ActorDefinition, ActorSelf } from "../actors/actor-spec";
 import { Mailbox } from "../actors/mailbox";
 import { ActorOverloadedError, CoreError, DeadlineExceededError, UnavailableError } from "../lib/errors";
 import type { Logger } from "../lib/logger";
+import { policyFor } from "../config/resilience-policies";
 import { ActorMetrics } from "./actor-metrics";
 
 /** One running incarnation of an actor, as its supervisor sees it. */
@@ -48,11 +49,13 @@ export function actorServiceSchema<S>(def: ActorDefinition<S>, hooks: ActorServi
     hooks.onCrash(error);
   };
 
+  const { threshold, minRequestCount, windowTimeSec, halfOpenTimeMs } = policyFor(def.name).circuitBreaker;
+  const breaker = { threshold, minRequestCount, windowTime: windowTimeSec, halfOpenTime: halfOpenTimeMs };
   const actions: ServiceSchema["actions"] = {};
   for (const [actionName, action] of Object.entries(def.spec.actions)) {
     actions[actionName] = {
       ...(action.params ? { params: action.params } : {}),
-      ...(action.timeout ? { timeout: action.timeout } : {}),
+      circuitBreaker: { enabled: true, ...breaker },
       handler(ctx: Context<Record<string, unknown>, Record<string, unknown>>) {
         if (!incarnation.running || !self) {
           throw new UnavailableError(`${def.name} is restarting; retry shortly`, { data: { actor: def.name } });

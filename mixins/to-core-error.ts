@@ -52,9 +52,13 @@ export function toCoreError(err: unknown): CoreError {
   const message = e.message ?? "Request failed";
   switch (type) {
     case "SERVICE_NOT_FOUND":
-      return new ActionNotFoundError(message, { data: (e.data as Record<string, unknown>) ?? {} });
+      // Retryable as Moleculer says: an actor between two incarnations is briefly not found.
+      return new ActionNotFoundError(message, { data: (e.data as Record<string, unknown>) ?? {}, retryable: e.retryable === true });
     case "SERVICE_NOT_AVAILABLE":
     case "QUEUE_FULL":
+    case "REQUEST_REJECTED": // the node the call went to left the cluster
+    case "BAD_GATEWAY":
+    case "BROKER_DISCONNECTED":
       return new UnavailableError(message, { data: (e.data as Record<string, unknown>) ?? {} });
     case "REQUEST_TIMEOUT":
     case "REQUEST_SKIPPED":

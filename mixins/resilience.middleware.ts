@@ -1,0 +1,75 @@
+import type { CallingOptions, Middleware } from "moleculer";
+import { policyFor, RESILIENCE_POLICIES, type ResiliencePolicy } from "../config/resilience-policies";
+import { DeadlineExceededError } from "../lib/errors";
+import { backoffDelay } from "../lib/resilience/backoff";
+import { toCoreError } from "./to-core-error";
+
+/** Key in `ctx.meta` of the absolute deadline (ms since the epoch) that travels with a request. */
+export const DEADLINE_META = "$deadline";
+
+/** Moleculer's call takes an action name or an endpoint already chosen (moleculer-web passes those). */
+type Target = string | { action?: { name?: string }; name?: string };
+type CallFn = (target: Target, params?: unknown, opts?: CallingOptions) => Promise<unknown>;
+
+function nameOf(target: Target): string {
+  return typeof target === "string" ? target : (target.action?.name ?? target.name ?? "");
+}
+type Meta = Record<string, unknown>;
+
+function inheritedDeadline(opts: CallingOptions): number | undefined {
+  const own = (opts.meta as Meta | undefined)?.[DEADLINE_META];
+  if (typeof own === "number") return own;
+  const parent = (opts.parentCtx?.meta as Meta | undefined)?.[DEADLINE_META];
+  return typeof parent === "number" ? parent : undefined;
+}
+
+/** How long the server asks us to wait (Retry-After, carried in error data). */
+function retryAfterMs(err: { data?: Record<string, unknown> }): number {
+  const sec = err.data?.retryAfterSec;
+  return typeof sec === "number" && sec > 0 ? sec * 1000 : 0;
+}
+
+/**
+ * Every call out of this node gets a deadline: the one it inherited from its
+ * parent call (so a deadline set at the edge travels end to end), or the
+ * caller's timeout, or the target kind's default. Each attempt's timeout is
+ * what remains of it. Errors marked retryable are retried with jittered
+ * exponential backoff (longer if the error asks for it), never past the
+ * deadline; other errors fail at once.
+ */
+export function ResilienceMiddleware(policies: Readonly<Record<string, ResiliencePolicy>> = RESILIENCE_POLICIES, now: () => number = Date.now): Middleware {
+  const middleware = {
+    name: "CoreResilience",
+    call(next: CallFn): CallFn {
+      return async function resilientCall(target: Target, params?: unknown, opts: CallingOptions = {}) {
+        const actionName = nameOf(target);
+        // Moleculer's internal $node actions are left as they are.
+        if (actionName.startsWith("$")) return next(target, params, opts);
+        const policy = policyFor(actionName, policies);
+        const deadline = inheritedDeadline(opts) ?? now() + (opts.timeout && opts.timeout > 0 ? opts.timeout : policy.timeoutMs);
+        const retries = opts.retries ?? policy.retries;
+        const meta = { ...(opts.meta as Meta | undefined), [DEADLINE_META]: deadline };
+        for (let attempt = 0; ; attempt++) {
+          const remaining = deadline - now();
+          if (remaining <= 0) {
+            throw new DeadlineExceededError(`Deadline passed before ${actionName} could be called${attempt ? ` (after ${attempt} attempts)` : ""}`, {
+              data: { action: actionName, attempts: attempt },
+            });
+          }
+          try {
+            return await next(target, params, { ...opts, meta, timeout: remaining, retries: 0 });
+          } catch (err) {
+            const core = toCoreError(err);
+            // A call pinned to one node cannot land elsewhere; retrying it only helps if the node is still there.
+            if (!core.retryable || attempt >= retries) throw err;
+            const delay = Math.max(backoffDelay(attempt + 1, policy.backoff), retryAfterMs(core));
+            if (now() + delay >= deadline) throw err;
+            await new Promise((resolve) => setTimeout(resolve, delay));
+          }
+        }
+      };
+    },
+  };
+  // Moleculer's typings declare the `call` hook as returning a Promise; at run time it returns the wrapped function.
+  return middleware as unknown as Middleware;
+}
