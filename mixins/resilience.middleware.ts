@@ -31,8 +31,8 @@ function retryAfterMs(err: { data?: Record<string, unknown> }): number {
 
 /**
  * Every call out of this node gets a deadline: the one it inherited from its
- * parent call (so a deadline set at the edge travels end to end), or the
- * caller's timeout, or the target kind's default. Each attempt's timeout is
+ * parent call (so a deadline set at the edge travels end to end) or the
+ * caller's own timeout, whichever is sooner, else the target kind's default. Each attempt's timeout is
  * what remains of it. Errors marked retryable are retried with jittered
  * exponential backoff (longer if the error asks for it), never past the
  * deadline; other errors fail at once.
@@ -46,7 +46,10 @@ export function ResilienceMiddleware(policies: Readonly<Record<string, Resilienc
         // Moleculer's internal $node actions are left as they are.
         if (actionName.startsWith("$")) return next(target, params, opts);
         const policy = policyFor(actionName, policies);
-        const deadline = inheritedDeadline(opts) ?? now() + (opts.timeout && opts.timeout > 0 ? opts.timeout : policy.timeoutMs);
+        // The tighter of the inherited deadline and this call's own timeout; the kind's default if neither is set.
+        const inherited = inheritedDeadline(opts);
+        const own = opts.timeout && opts.timeout > 0 ? now() + opts.timeout : undefined;
+        const deadline = inherited !== undefined && own !== undefined ? Math.min(inherited, own) : (inherited ?? own ?? now() + policy.timeoutMs);
         const retries = opts.retries ?? policy.retries;
         const meta = { ...(opts.meta as Meta | undefined), [DEADLINE_META]: deadline };
         for (let attempt = 0; ; attempt++) {

@@ -70,6 +70,13 @@ describe("ResilienceMiddleware", () => {
     expect(calls[0]!.timeout).toBeLessThanOrEqual(250);
   });
 
+  it("a shorter timeout of the call itself wins over a distant inherited deadline", async () => {
+    const { calls, next } = failing([]);
+    const t0 = Date.now();
+    await wrap(next)("x.y", {}, { timeout: 100, parentCtx: { meta: { [DEADLINE_META]: t0 + 60_000 } } } as unknown as CallingOptions);
+    expect((calls[0]!.meta as Record<string, number>)[DEADLINE_META]).toBeLessThanOrEqual(Date.now() + 100);
+  });
+
   it("does not start a retry that could not finish before the deadline", async () => {
     const slow = { ...policy, backoff: { initialMs: 400, maxMs: 400, factor: 1 } };
     const { calls, next } = failing([new UnavailableError("down"), new UnavailableError("down")]);

@@ -1,0 +1,72 @@
+import { join } from "node:path";
+import type { ServiceBroker } from "moleculer";
+import { startTestBroker } from "../helpers/broker";
+import { CoreProcess } from "../helpers/core-process";
+import { freePort } from "../helpers/free-port";
+import { testSchema } from "../helpers/pg-schema";
+import { NATS_URL } from "../helpers/services";
+import { uniqueName } from "../helpers/unique";
+import { waitFor } from "../helpers/wait";
+
+const namespace = uniqueName("failover");
+const pg = testSchema("failover");
+const ECHO = join(__dirname, "../fixtures/services/echo-actors.js");
+const LOAD = join(__dirname, "../fixtures/services/load-actor.js");
+const HEARTBEAT_TIMEOUT_SEC = 4;
+let probe: ServiceBroker;
+
+async function node(id: string, services: string): Promise<CoreProcess> {
+  const p = new CoreProcess(["start", "--node-id", id, "--services", services], {
+    env: {
+      NATS_URL,
+      CORE_NAMESPACE: namespace,
+      DATABASE_URL: pg.url,
+      CORE_DB_SCHEMA: pg.schema,
+      CORE_API_PORT: String(await freePort()),
+      CORE_METRICS: "false",
+      CORE_HEARTBEAT_INTERVAL: "1",
+      CORE_HEARTBEAT_TIMEOUT: String(HEARTBEAT_TIMEOUT_SEC),
+    },
+  });
+  await p.waitForOutput(new RegExp(`CORE node ${id} started`), 60_000);
+  return p;
+}
+
+afterAll(async () => {
+  await CoreProcess.killAll();
+  await probe?.stop();
+  await pg.drop();
+});
+
+interface LoadReport {
+  sent: number;
+  ok: number;
+  failed: string[];
+  servedBy: Record<string, number>;
+  maxMs: number;
+}
+
+describe("three core processes over real NATS", () => {
+  it("kill -9 of B while a replica runs on C, at 50 calls/s from A, loses no call", async () => {
+    const [a, b, c] = await Promise.all([node("node-a", `supervisor,${LOAD}`), node("node-b", `supervisor,${ECHO}`), node("node-c", `supervisor,${ECHO}`)]);
+    probe = await startTestBroker({ namespace, nodeId: "probe" });
+    await waitFor(async () => {
+      const { actors } = (await probe.call("supervisor.actors", {}, { nodeID: "node-a" })) as { actors: Array<{ name: string; nodeID: string }> };
+      return actors.filter((x) => x.name === "test.echo").length === 2;
+    }, 20_000, "A to see test.echo on B and C");
+
+    const load = probe.call("test.load.run", { ratePerSec: 50, durationMs: 8_000, timeoutMs: 15_000 }, { nodeID: "node-a", timeout: 60_000 }) as Promise<LoadReport>;
+    await new Promise((r) => setTimeout(r, 2_000));
+    b.proc.kill("SIGKILL");
+    const report = await load;
+
+    expect(report.failed).toEqual([]);
+    expect(report.ok).toBe(report.sent);
+    expect(report.sent).toBeGreaterThanOrEqual(350);
+    expect(report.servedBy["node-b"]).toBeGreaterThan(0);
+    expect(report.servedBy["node-c"]).toBeGreaterThan(report.servedBy["node-b"]!);
+    // Calls stranded on B waited for its heartbeat timeout, then landed on C within their deadline.
+    expect(report.maxMs).toBeLessThan(15_000);
+    expect(await Promise.all([a.stop(), c.stop()])).toEqual([0, 0]);
+  });
+});
