@@ -37,6 +37,8 @@ export interface RunningChild {
   kill?(): void;
   /** For trees: the nested supervisor's snapshot. */
   snapshot?(): SupervisorSnapshot;
+  /** A child that knows better than "running" (a singleton waiting for its lease is on standby). */
+  state?(): ChildState;
 }
 
 export interface ChildSpec {
@@ -62,7 +64,7 @@ export interface SupervisorSpec {
   children: ChildSpec[];
 }
 
-export type ChildState = "starting" | "running" | "restarting" | "stopped" | "exited";
+export type ChildState = "starting" | "running" | "standby" | "restarting" | "stopped" | "exited";
 
 export interface ChildSnapshot {
   id: string;
@@ -201,7 +203,7 @@ export class Supervisor implements RunningChild {
           id: slot.spec.id,
           kind: slot.spec.kind,
           restart: slot.spec.restart,
-          state: slot.state,
+          state: (slot.state === "running" && slot.running?.state?.()) || slot.state,
           restarts: slot.restarts,
           lastError: slot.lastError === undefined ? undefined : describe(slot.lastError),
           ...(nested ? { children: nested.children, strategy: nested.strategy } : {}),

@@ -1,6 +1,9 @@
 import type { Context, ServiceBroker, ServiceSchema } from "moleculer";
 import { actorsOf, rootSpec, type ActorInfo } from "../actors/actor-tree";
+import { singletonChild } from "../actors/singleton";
 import { Supervisor, type SupervisorEvent, type SupervisorSnapshot } from "../actors/supervisor";
+import { MemoryLeaseStore, type LeaseStore } from "../lib/lease/lease-store";
+import { NatsKvLeaseStore } from "../lib/lease/nats-kv-lease-store";
 import { ActorNotFoundError } from "../lib/errors";
 import type { Logger } from "../lib/logger";
 import { actorChild } from "../mixins/actor-child";
@@ -30,11 +33,29 @@ function supervisorNodes(broker: ServiceBroker): string[] {
 }
 
 /**
+ * Singleton leases live in NATS KV, with the heartbeat timeout as their TTL: a
+ * dead holder's singleton moves within about that time. Embedded, the only
+ * node holds every lease.
+ */
+async function openLeaseStore(runtime: NodeRuntime): Promise<LeaseStore> {
+  const { config } = runtime;
+  const ttlMs = config.heartbeat.timeoutSec * 1000;
+  if (!config.nats) return new MemoryLeaseStore(ttlMs);
+  return NatsKvLeaseStore.open({
+    servers: config.nats.url.split(",").map((s) => s.trim()),
+    bucket: `${config.namespace.replace(/[^A-Za-z0-9_-]/g, "_")}_leases`,
+    ttlMs,
+    name: `${config.nodeId}-leases`,
+  });
+}
+
+/**
  * The node's supervision tree (`root` → experts, mcp, monitors, actors) and
  * the cluster-wide view of it. Thin: the semantics live in actors/supervisor.
  */
 export default function createSupervisorService(runtime: NodeRuntime): ServiceSchema {
   let root: Supervisor | undefined;
+  let leases: LeaseStore | undefined;
   const incarnations = new Map<string, ActorIncarnation>();
 
   const mailboxOf = (name: string) => {
@@ -149,10 +170,19 @@ export default function createSupervisorService(runtime: NodeRuntime): ServiceSc
             break;
         }
       };
+      if (runtime.actors.some((a) => a.singleton)) leases = await openLeaseStore(runtime);
+      const lease = leases;
       root = await Supervisor.start(
         rootSpec(
           runtime.actors,
-          (def) => actorChild(broker, def, incarnations),
+          (def) =>
+            def.singleton && lease
+              ? singletonChild(actorChild(broker, def, incarnations), {
+                  lease,
+                  holder: broker.nodeID,
+                  onChange: ({ actor, change }) => logger.info(`Singleton ${actor}: lease ${change} by ${broker.nodeID}`),
+                })
+              : actorChild(broker, def, incarnations),
           (spec) => Supervisor.child(spec, { onEvent }),
         ),
         { onEvent },
@@ -165,6 +195,7 @@ export default function createSupervisorService(runtime: NodeRuntime): ServiceSc
 
     async stopped() {
       await root?.stop();
+      await leases?.close();
     },
   };
 }

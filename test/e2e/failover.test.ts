@@ -4,6 +4,7 @@ import { startTestBroker } from "../helpers/broker";
 import { CoreProcess } from "../helpers/core-process";
 import { freePort } from "../helpers/free-port";
 import { testSchema } from "../helpers/pg-schema";
+import { deleteStreams } from "../helpers/nats-cleanup";
 import { NATS_URL } from "../helpers/services";
 import { uniqueName } from "../helpers/unique";
 import { waitFor } from "../helpers/wait";
@@ -12,6 +13,7 @@ const namespace = uniqueName("failover");
 const pg = testSchema("failover");
 const ECHO = join(__dirname, "../fixtures/services/echo-actors.js");
 const LOAD = join(__dirname, "../fixtures/services/load-actor.js");
+const SINGLE = join(__dirname, "../fixtures/services/singleton-actor.js");
 const HEARTBEAT_TIMEOUT_SEC = 4;
 let probe: ServiceBroker;
 
@@ -36,6 +38,7 @@ afterAll(async () => {
   await CoreProcess.killAll();
   await probe?.stop();
   await pg.drop();
+  await deleteStreams([`KV_${namespace}_leases`]);
 });
 
 interface LoadReport {
@@ -68,5 +71,29 @@ describe("three core processes over real NATS", () => {
     // Calls stranded on B waited for its heartbeat timeout, then landed on C within their deadline.
     expect(report.maxMs).toBeLessThan(15_000);
     expect(await Promise.all([a.stop(), c.stop()])).toEqual([0, 0]);
+  });
+
+  it("a singleton on B runs on another node within heartbeat timeout + 2 s of B's kill -9", async () => {
+    const b = await node("single-b", `supervisor,${SINGLE}`);
+    await b.waitForOutput(/Singleton test\.single: lease acquired by single-b/, 10_000);
+    const c = await node("single-c", `supervisor,${SINGLE}`);
+    probe ??= await startTestBroker({ namespace, nodeId: "probe" });
+    await waitFor(async () => {
+      const { actors } = (await probe.call("supervisor.actors", {}, { nodeID: "single-c" })) as { actors: Array<{ name: string; nodeID: string; state: string }> };
+      const states = actors.filter((x) => x.name === "test.single").map((x) => `${x.nodeID}:${x.state}`).sort();
+      return states.join(",") === "single-b:running,single-c:standby";
+    }, 20_000, "B running, C on standby");
+    expect(await probe.call("test.single.where")).toEqual({ nodeID: "single-b" });
+
+    b.proc.kill("SIGKILL");
+    const killedAt = Date.now();
+    await waitFor(async () => {
+      const answer = (await probe.call("test.single.where", {}, { timeout: 1_000, retries: 0 }).catch(() => undefined)) as { nodeID: string } | undefined;
+      return answer?.nodeID === "single-c";
+    }, 20_000, "the singleton on C");
+    const movedMs = Date.now() - killedAt;
+    expect(movedMs).toBeLessThan(HEARTBEAT_TIMEOUT_SEC * 1000 + 2_000);
+    expect(c.output).toMatch(/Singleton test\.single: lease acquired by single-c/);
+    expect(await c.stop()).toBe(0);
   });
 });
