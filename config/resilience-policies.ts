@@ -26,7 +26,9 @@ const base: ResiliencePolicy = {
   timeoutMs: 30_000,
   retries: 3,
   backoff: { initialMs: 100, maxMs: 2_000, factor: 2 },
-  circuitBreaker: { threshold: 0.5, minRequestCount: 20, windowTimeSec: 60, halfOpenTimeMs: 10_000 },
+  // Half-open after 2 s: when the whole transport blipped (every endpoint timed out at once),
+  // breakers must not keep a recovered cluster dark for long.
+  circuitBreaker: { threshold: 0.5, minRequestCount: 20, windowTimeSec: 60, halfOpenTimeMs: 2_000 },
   mailbox: { concurrency: 16, capacity: 256 },
 };
 

@@ -51,7 +51,10 @@ export function ResilienceMiddleware(policies: Readonly<Record<string, Resilienc
         const own = opts.timeout && opts.timeout > 0 ? now() + opts.timeout : undefined;
         const deadline = inherited !== undefined && own !== undefined ? Math.min(inherited, own) : (inherited ?? own ?? now() + policy.timeoutMs);
         const retries = opts.retries ?? policy.retries;
-        const meta = { ...(opts.meta as Meta | undefined), [DEADLINE_META]: deadline };
+        // Moleculer merges a sub-call's meta back into its parent's when it returns, so the meta
+        // keeps the request's deadline as inherited and never a call's tighter one (which would
+        // leak into the parent and cut its later calls short).
+        const meta = { ...(opts.meta as Meta | undefined), [DEADLINE_META]: inherited ?? deadline };
         for (let attempt = 0; ; attempt++) {
           const remaining = deadline - now();
           if (remaining <= 0) {
