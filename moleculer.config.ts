@@ -1,6 +1,7 @@
 import type { BrokerOptions } from "moleculer";
 import type { CoreConfig } from "./config";
 import { CoreErrorRegenerator } from "./mixins/error-regenerator";
+import { DrainMiddleware } from "./mixins/drain.middleware";
 import { ResilienceMiddleware } from "./mixins/resilience.middleware";
 import { ResilientRedisCacher } from "./mixins/resilient-redis-cacher";
 import { toCoreError } from "./mixins/to-core-error";
@@ -36,12 +37,13 @@ export function createBrokerOptions(config: CoreConfig): BrokerOptions {
     requestTimeout: config.requestTimeoutMs,
     heartbeatInterval: config.heartbeat.intervalSec,
     heartbeatTimeout: config.heartbeat.timeoutSec,
-    // Graceful shutdown: broker.stop() waits for in-flight calls (up to the timeout).
-    tracking: { enabled: true, shutdownTimeout: config.shutdownTimeoutMs },
+    // Graceful shutdown is CoreDrain's (below): Moleculer's tracker is off, being O(n) per call.
+    tracking: { enabled: false, shutdownTimeout: config.shutdownTimeoutMs },
     registry: { strategy: "RoundRobin", preferLocal: true },
     errorRegenerator: new CoreErrorRegenerator(),
     // Deadlines and retries (retryable errors only, jittered backoff, never past the deadline).
-    middlewares: [ResilienceMiddleware(RESILIENCE_POLICIES)],
+    // and graceful shutdown: a stopping node waits for the calls it is handling.
+    middlewares: [ResilienceMiddleware(RESILIENCE_POLICIES), DrainMiddleware(config.shutdownTimeoutMs)],
     // Per endpoint on the caller's side: an open breaker routes calls to the other nodes running the actor.
     circuitBreaker: {
       enabled: true,

@@ -42,9 +42,13 @@ export class Mailbox {
     return this.active;
   }
 
-  /** Runs `handler` when a slot is free. `deadline` is an absolute time in ms (Date.now()). */
-  run<T>(handler: () => Promise<T>, deadline?: number): Promise<T> {
+  /**
+   * Runs `handler` when a slot is free. A message that has to wait is dropped
+   * once `maxWaitMs` (what remains of its caller's deadline) has passed.
+   */
+  run<T>(handler: () => Promise<T>, maxWaitMs?: number): Promise<T> {
     if (this.active < this.bounds.concurrency) return this.execute(handler);
+    const deadline = maxWaitMs !== undefined && maxWaitMs > 0 ? this.now() + maxWaitMs : undefined;
     if (this.queue.length >= this.bounds.capacity) {
       return Promise.reject(
         new ActorOverloadedError(`${this.actor} is overloaded: ${this.active} running and ${this.queue.length} waiting (capacity ${this.bounds.capacity})`, {
@@ -69,14 +73,30 @@ export class Mailbox {
     this.checkIdle();
   }
 
-  private async execute<T>(handler: () => Promise<T>): Promise<T> {
+  private execute<T>(handler: () => Promise<T>): Promise<T> {
     this.active++;
+    let result: Promise<T>;
     try {
-      return await handler();
-    } finally {
-      this.active--;
-      this.next();
+      result = handler();
+    } catch (err) {
+      this.release();
+      return Promise.reject(err);
     }
+    return result.then(
+      (value) => {
+        this.release();
+        return value;
+      },
+      (err: unknown) => {
+        this.release();
+        throw err;
+      },
+    );
+  }
+
+  private release(): void {
+    this.active--;
+    this.next();
   }
 
   private next(): void {

@@ -1,8 +1,10 @@
+import { runActorCallBenchmark } from "./actor-call";
 import { runSerializerBenchmark } from "./serializers";
 
 /** `npm run bench`: every benchmark, each writing benchmarks/results/<name>.json and .md. */
 const BENCHMARKS: Record<string, () => Promise<void>> = {
   serializers: runSerializerBenchmark,
+  "actor-call": runActorCallBenchmark,
 };
 
 async function main(): Promise<void> {

@@ -57,30 +57,42 @@ export function actorServiceSchema<S>(def: ActorDefinition<S>, hooks: ActorServi
       ...(action.params ? { params: action.params } : {}),
       circuitBreaker: { enabled: true, ...breaker },
       handler(ctx: Context<Record<string, unknown>, Record<string, unknown>>) {
-        if (!incarnation.running || !self) {
+        const me = self;
+        if (!incarnation.running || !me) {
           throw new UnavailableError(`${def.name} is restarting; retry shortly`, { data: { actor: def.name } });
         }
-        const me = self;
-        const timeout = ctx.options?.timeout;
-        const deadline = typeof timeout === "number" && timeout > 0 ? Date.now() + timeout : undefined;
-        const run = mailbox.run(async () => {
-          metrics?.depth(def.name, mailbox.depth);
-          try {
-            const result = await action.handler(ctx, me);
-            metrics?.message(def.name, "handled");
-            return result;
-          } catch (err) {
-            metrics?.message(def.name, "failed");
-            if (!isExpected(err)) setImmediate(() => crash(err));
-            throw err;
-          }
-        }, deadline);
-        metrics?.depth(def.name, mailbox.depth);
-        return run.catch((err: unknown) => {
-          if (err instanceof ActorOverloadedError) metrics?.message(def.name, "refused");
-          else if (err instanceof DeadlineExceededError) metrics?.message(def.name, "expired");
+        const handled = (result: unknown) => {
+          metrics?.message(def.name, "handled");
+          return result;
+        };
+        const failed = (err: unknown) => {
+          metrics?.message(def.name, "failed");
+          if (!isExpected(err)) setImmediate(() => crash(err));
           throw err;
-        });
+        };
+        const invoke = (): Promise<unknown> => {
+          try {
+            return Promise.resolve(action.handler(ctx, me)).then(handled, failed);
+          } catch (err) {
+            return Promise.reject(err).catch(failed);
+          }
+        };
+        const timeout = ctx.options?.timeout;
+        const run = mailbox.run(invoke, typeof timeout === "number" ? timeout : undefined);
+        if (!metrics) return run;
+        const m = metrics;
+        return run.then(
+          (result) => {
+            m.depth(def.name, mailbox.depth);
+            return result;
+          },
+          (err: unknown) => {
+            if (err instanceof ActorOverloadedError) m.message(def.name, "refused");
+            else if (err instanceof DeadlineExceededError) m.message(def.name, "expired");
+            m.depth(def.name, mailbox.depth);
+            throw err;
+          },
+        );
       },
     };
   }
@@ -90,7 +102,7 @@ export function actorServiceSchema<S>(def: ActorDefinition<S>, hooks: ActorServi
     metadata: { actor: true, kind: def.kind, singleton: def.singleton },
     actions,
     async started(this: { broker: ServiceBroker; logger: Logger }) {
-      metrics = ActorMetrics.for(this.broker);
+      metrics = this.broker.isMetricsEnabled() ? ActorMetrics.for(this.broker) : undefined;
       self = {
         name: def.name,
         nodeID: this.broker.nodeID,

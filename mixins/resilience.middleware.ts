@@ -38,41 +38,51 @@ function retryAfterMs(err: { data?: Record<string, unknown> }): number {
  * deadline; other errors fail at once.
  */
 export function ResilienceMiddleware(policies: Readonly<Record<string, ResiliencePolicy>> = RESILIENCE_POLICIES, now: () => number = Date.now): Middleware {
+  // Policies by action name, so the hot path does no string splitting.
+  const cache = new Map<string, ResiliencePolicy>();
+  const policyOf = (actionName: string) => {
+    let p = cache.get(actionName);
+    if (!p) cache.set(actionName, (p = policyFor(actionName, policies)));
+    return p;
+  };
   const middleware = {
     name: "CoreResilience",
     call(next: CallFn): CallFn {
-      return async function resilientCall(target: Target, params?: unknown, opts: CallingOptions = {}) {
+      return function resilientCall(target: Target, params?: unknown, opts: CallingOptions = {}) {
         const actionName = nameOf(target);
         // Moleculer's internal $node actions are left as they are.
-        if (actionName.startsWith("$")) return next(target, params, opts);
-        const policy = policyFor(actionName, policies);
+        if (actionName.charCodeAt(0) === 36 /* $ */) return next(target, params, opts);
+        const policy = policyOf(actionName);
         // The tighter of the inherited deadline and this call's own timeout; the kind's default if neither is set.
         const inherited = inheritedDeadline(opts);
-        const own = opts.timeout && opts.timeout > 0 ? now() + opts.timeout : undefined;
-        const deadline = inherited !== undefined && own !== undefined ? Math.min(inherited, own) : (inherited ?? own ?? now() + policy.timeoutMs);
+        const start = now();
+        const own = opts.timeout && opts.timeout > 0 ? start + opts.timeout : undefined;
+        const deadline = inherited !== undefined && own !== undefined ? Math.min(inherited, own) : (inherited ?? own ?? start + policy.timeoutMs);
         const retries = opts.retries ?? policy.retries;
         // Moleculer merges a sub-call's meta back into its parent's when it returns, so the meta
         // keeps the request's deadline as inherited and never a call's tighter one (which would
         // leak into the parent and cut its later calls short).
         const meta = { ...(opts.meta as Meta | undefined), [DEADLINE_META]: inherited ?? deadline };
-        for (let attempt = 0; ; attempt++) {
+
+        const attempt = (n: number): Promise<unknown> => {
           const remaining = deadline - now();
           if (remaining <= 0) {
-            throw new DeadlineExceededError(`Deadline passed before ${actionName} could be called${attempt ? ` (after ${attempt} attempts)` : ""}`, {
-              data: { action: actionName, attempts: attempt },
-            });
+            return Promise.reject(
+              new DeadlineExceededError(`Deadline passed before ${actionName} could be called${n ? ` (after ${n} attempts)` : ""}`, {
+                data: { action: actionName, attempts: n },
+              }),
+            );
           }
-          try {
-            return await next(target, params, { ...opts, meta, timeout: remaining, retries: 0 });
-          } catch (err) {
+          // The first attempt's promise is returned as it is: no extra frame on the hot path.
+          return next(target, params, { ...opts, meta, timeout: remaining, retries: 0 }).catch((err: unknown) => {
             const core = toCoreError(err);
-            // A call pinned to one node cannot land elsewhere; retrying it only helps if the node is still there.
-            if (!core.retryable || attempt >= retries) throw err;
-            const delay = Math.max(backoffDelay(attempt + 1, policy.backoff), retryAfterMs(core));
+            if (!core.retryable || n >= retries) throw err;
+            const delay = Math.max(backoffDelay(n + 1, policy.backoff), retryAfterMs(core));
             if (now() + delay >= deadline) throw err;
-            await new Promise((resolve) => setTimeout(resolve, delay));
-          }
-        }
+            return new Promise((resolve) => setTimeout(resolve, delay)).then(() => attempt(n + 1));
+          });
+        };
+        return attempt(0);
       };
     },
   };

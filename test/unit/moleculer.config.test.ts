@@ -11,7 +11,9 @@ describe("createBrokerOptions", () => {
     expect(options.nodeID).toBe("n1");
     expect(options.namespace).toBe("core");
     expect(options.errorRegenerator).toBeInstanceOf(CoreErrorRegenerator);
-    expect(options.tracking).toEqual({ enabled: true, shutdownTimeout: 10_000 });
+    // Graceful shutdown is CoreDrain's; Moleculer's O(n) tracker is off.
+    expect(options.tracking).toEqual({ enabled: false, shutdownTimeout: 10_000 });
+    expect((options.middlewares as Array<{ name: string }>).map((m) => m.name)).toEqual(["CoreResilience", "CoreDrain"]);
     expect(options.skipProcessEventRegistration).toBe(true);
   });
 

@@ -48,7 +48,7 @@ describe("Mailbox", () => {
     const gate = deferred();
     const running = box.run(() => gate.promise);
     let ran = false;
-    const late = box.run(async () => (ran = true), 1_500);
+    const late = box.run(async () => (ran = true), 500);
     now = 2_000;
     gate.resolve();
     await running;
