@@ -15,6 +15,8 @@ export const CLUSTER_SERIALIZER = "JSON" as const;
 
 /** Broker options for one node, derived from its configuration only. */
 export function createBrokerOptions(config: CoreConfig): BrokerOptions {
+  // CORE_REQUEST_TIMEOUT is the deadline of a call to a kind without a policy of its own.
+  const policies = { ...RESILIENCE_POLICIES, default: { ...RESILIENCE_POLICIES.default!, timeoutMs: config.requestTimeoutMs } };
   return {
     namespace: config.namespace,
     nodeID: config.nodeId,
@@ -43,7 +45,7 @@ export function createBrokerOptions(config: CoreConfig): BrokerOptions {
     errorRegenerator: new CoreErrorRegenerator(),
     // Deadlines and retries (retryable errors only, jittered backoff, never past the deadline).
     // and graceful shutdown: a stopping node waits for the calls it is handling.
-    middlewares: [ResilienceMiddleware(RESILIENCE_POLICIES), DrainMiddleware(config.shutdownTimeoutMs)],
+    middlewares: [ResilienceMiddleware(policies), DrainMiddleware(config.shutdownTimeoutMs)],
     // Per endpoint on the caller's side: an open breaker routes calls to the other nodes running the actor.
     circuitBreaker: {
       enabled: true,
