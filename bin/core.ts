@@ -5,6 +5,8 @@ import { ConfigError, describeError } from "../lib/errors";
 import { packageInfo } from "../lib/package-info";
 import { MIGRATIONS, migrate, openStore } from "../lib/store";
 import { friendlyStartError, startNode } from "../node";
+import { REPL_COMMANDS } from "./repl-commands";
+import type { BrokerOptions } from "moleculer";
 
 /** Exit codes: 0 done, 1 failed, 2 invalid configuration or usage. */
 const EXIT_FAILED = 1;
@@ -71,6 +73,8 @@ program
     const services = opts.services ?? (config.nats ? [] : undefined);
     try {
       const node = await startNode({ config, services, command: "core repl", handleSignals: true });
+      // Moleculer's typings of custom commands lag moleculer-repl's (which passes parsed args and helpers).
+      node.broker.options.replOptions = { customCommands: REPL_COMMANDS } as unknown as BrokerOptions["replOptions"];
       await node.broker.repl();
     } catch (err) {
       fail(err, config);

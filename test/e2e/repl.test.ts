@@ -23,6 +23,10 @@ describe("core repl", () => {
     repl.proc.stdin!.write("services\n");
     const table = await repl.waitForOutput(/║ api\s+│[^\n]*\n/);
     expect(table[0]).toMatch(/OK/);
+    repl.proc.stdin!.write("tree\n");
+    await repl.waitForOutput(/repl-node\n└─ root \(one_for_one, at most 5 restarts in 30 s\)/);
+    repl.proc.stdin!.write("restart nobody\n");
+    await repl.waitForOutput(/No live node runs an actor named nobody \[ACTOR_NOT_FOUND\]/);
     repl.proc.stdin!.write("quit\n");
     expect(await repl.wait()).toBe(0);
 

@@ -1,0 +1,61 @@
+import { actorRows, formatTrees } from "../../../bin/repl-commands";
+
+describe("REPL command output", () => {
+  it("actors: one row per actor, mailbox as waiting / running / limits", () => {
+    expect(
+      actorRows({
+        actors: [
+          { name: "expert.a", nodeID: "n1", path: "root/experts/expert.a", state: "running", restarts: 2, restart: "permanent", lastError: "boom", mailbox: { depth: 3, running: 1, concurrency: 8, capacity: 64 } },
+          { name: "test.s", nodeID: "n2", path: "root/actors/test.s", state: "standby", restarts: 0, restart: "permanent" },
+        ],
+        unreachable: [],
+      }),
+    ).toEqual([
+      ["Actor", "Node", "State", "Restarts", "Mailbox (waiting / running / limits)", "Last error"],
+      ["expert.a", "n1", "running", "2", "3 / 1 / 8+64", "boom"],
+      ["test.s", "n2", "standby", "0", "-", ""],
+    ]);
+  });
+
+  it("tree: every node's tree, and nodes that did not answer", () => {
+    const text = formatTrees([
+      {
+        nodeID: "n1",
+        tree: {
+          id: "root",
+          strategy: "one_for_one",
+          intensity: { maxRestarts: 5, periodMs: 30_000 },
+          children: [
+            {
+              id: "experts",
+              kind: "supervisor",
+              restart: "permanent",
+              state: "running",
+              restarts: 0,
+              strategy: "one_for_one",
+              children: [
+                { id: "expert.a", kind: "worker", restart: "permanent", state: "running", restarts: 1 },
+                { id: "expert.b", kind: "worker", restart: "transient", state: "restarting", restarts: 3 },
+              ],
+            },
+            { id: "actors", kind: "supervisor", restart: "permanent", state: "running", restarts: 0, strategy: "one_for_one", children: [{ id: "test.x", kind: "worker", restart: "permanent", state: "running", restarts: 0 }] },
+          ],
+        },
+      },
+      { nodeID: "n2", error: "Request timed out" },
+    ]);
+    expect(text).toBe(
+      [
+        "n1",
+        "└─ root (one_for_one, at most 5 restarts in 30 s)",
+        "   ├─ experts (one_for_one)",
+        "   │  ├─ expert.a running, permanent, 1 restart",
+        "   │  └─ expert.b restarting, transient, 3 restarts",
+        "   └─ actors (one_for_one)",
+        "      └─ test.x running, permanent",
+        "n2",
+        "└─ unreachable: Request timed out",
+      ].join("\n"),
+    );
+  });
+});
