@@ -2,9 +2,8 @@ import { join } from "node:path";
 import type { ServiceBroker } from "moleculer";
 import { startTestBroker } from "../helpers/broker";
 import { CoreProcess } from "../helpers/core-process";
-import { freePort } from "../helpers/free-port";
 import { testSchema } from "../helpers/pg-schema";
-import { NATS_URL } from "../helpers/services";
+import { startClusterNode } from "../helpers/cluster-node";
 import { uniqueName } from "../helpers/unique";
 import { waitFor } from "../helpers/wait";
 
@@ -14,20 +13,8 @@ const ECHO = join(__dirname, "../fixtures/services/echo-actors.js");
 const NEVER = join(__dirname, "../fixtures/services/never-starts.js");
 let probe: ServiceBroker;
 
-async function node(id: string, services: string): Promise<CoreProcess> {
-  return new CoreProcess(["start", "--node-id", id, "--services", services], {
-    env: {
-      NATS_URL,
-      CORE_NAMESPACE: namespace,
-      DATABASE_URL: pg.url,
-      CORE_DB_SCHEMA: pg.schema,
-      CORE_API_PORT: String(await freePort()),
-      CORE_METRICS: "false",
-      CORE_HEARTBEAT_INTERVAL: "1",
-      CORE_HEARTBEAT_TIMEOUT: "4",
-    },
-  });
-}
+/** Started without waiting: the test waits (for two at once, or for one that is to exit). */
+const node = (id: string, services: string) => startClusterNode(id, services, { namespace, pg, noWait: true });
 
 afterAll(async () => {
   await CoreProcess.killAll();

@@ -2,10 +2,9 @@ import { join } from "node:path";
 import type { ServiceBroker } from "moleculer";
 import { startTestBroker } from "../helpers/broker";
 import { CoreProcess } from "../helpers/core-process";
-import { freePort } from "../helpers/free-port";
+import { startClusterNode } from "../helpers/cluster-node";
 import { testSchema } from "../helpers/pg-schema";
 import { deleteStreams } from "../helpers/nats-cleanup";
-import { NATS_URL } from "../helpers/services";
 import { uniqueName } from "../helpers/unique";
 import { waitFor } from "../helpers/wait";
 
@@ -17,22 +16,7 @@ const SINGLE = join(__dirname, "../fixtures/services/singleton-actor.js");
 const HEARTBEAT_TIMEOUT_SEC = 4;
 let probe: ServiceBroker;
 
-async function node(id: string, services: string): Promise<CoreProcess> {
-  const p = new CoreProcess(["start", "--node-id", id, "--services", services], {
-    env: {
-      NATS_URL,
-      CORE_NAMESPACE: namespace,
-      DATABASE_URL: pg.url,
-      CORE_DB_SCHEMA: pg.schema,
-      CORE_API_PORT: String(await freePort()),
-      CORE_METRICS: "false",
-      CORE_HEARTBEAT_INTERVAL: "1",
-      CORE_HEARTBEAT_TIMEOUT: String(HEARTBEAT_TIMEOUT_SEC),
-    },
-  });
-  await p.waitForOutput(new RegExp(`CORE node ${id} started`), 60_000);
-  return p;
-}
+const node = (id: string, services: string) => startClusterNode(id, services, { namespace, pg, heartbeatTimeoutSec: HEARTBEAT_TIMEOUT_SEC });
 
 afterAll(async () => {
   await CoreProcess.killAll();

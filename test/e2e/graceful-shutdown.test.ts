@@ -2,9 +2,8 @@ import { join } from "node:path";
 import type { ServiceBroker } from "moleculer";
 import { startTestBroker } from "../helpers/broker";
 import { CoreProcess } from "../helpers/core-process";
-import { freePort } from "../helpers/free-port";
+import { startClusterNode } from "../helpers/cluster-node";
 import { testSchema } from "../helpers/pg-schema";
-import { NATS_URL } from "../helpers/services";
 import { uniqueName } from "../helpers/unique";
 
 const namespace = uniqueName("shutdown");
@@ -21,17 +20,7 @@ afterAll(async () => {
 describe("graceful shutdown", () => {
   it.each(["SIGTERM", "SIGINT"] as const)("on %s, a call in flight completes before the node exits 0", async (signal) => {
     const nodeId = `worker-${signal.toLowerCase()}`;
-    const node = new CoreProcess(["start", "--node-id", nodeId, "--services", `api,${SLOW_SERVICE}`], {
-      env: {
-        NATS_URL,
-        CORE_NAMESPACE: namespace,
-        DATABASE_URL: pg.url,
-        CORE_DB_SCHEMA: pg.schema,
-        CORE_API_PORT: String(await freePort()),
-        CORE_METRICS: "false",
-      },
-    });
-    await node.waitForOutput(new RegExp(`CORE node ${nodeId} started`), 60_000);
+    const node = await startClusterNode(nodeId, `api,${SLOW_SERVICE}`, { namespace, pg });
     probe ??= await startTestBroker({ namespace, nodeId: "probe" });
     await probe.waitForServices({ name: "slow" }, 20_000);
 

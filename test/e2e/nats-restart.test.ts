@@ -3,7 +3,7 @@ import { join } from "node:path";
 import type { ServiceBroker } from "moleculer";
 import { startTestBroker } from "../helpers/broker";
 import { CoreProcess } from "../helpers/core-process";
-import { freePort } from "../helpers/free-port";
+import { startClusterNode } from "../helpers/cluster-node";
 import { PrivateNats } from "../helpers/nats-server";
 import { testSchema } from "../helpers/pg-schema";
 import { uniqueName } from "../helpers/unique";
@@ -17,22 +17,7 @@ const CALL_TIMEOUT_MS = 3_000;
 let nats: PrivateNats;
 let probe: ServiceBroker | undefined;
 
-async function node(id: string, services: string): Promise<CoreProcess> {
-  const p = new CoreProcess(["start", "--node-id", id, "--services", services], {
-    env: {
-      NATS_URL: nats.url,
-      CORE_NAMESPACE: namespace,
-      DATABASE_URL: pg.url,
-      CORE_DB_SCHEMA: pg.schema,
-      CORE_API_PORT: String(await freePort()),
-      CORE_METRICS: "false",
-      CORE_HEARTBEAT_INTERVAL: "1",
-      CORE_HEARTBEAT_TIMEOUT: "6",
-    },
-  });
-  await p.waitForOutput(new RegExp(`CORE node ${id} started`), 60_000);
-  return p;
-}
+const node = (id: string, services: string) => startClusterNode(id, services, { namespace, pg, natsUrl: nats.url, heartbeatTimeoutSec: 6 });
 
 afterAll(async () => {
   await CoreProcess.killAll();
