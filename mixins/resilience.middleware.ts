@@ -2,10 +2,17 @@ import type { CallingOptions, Middleware } from "moleculer";
 import { policyFor, RESILIENCE_POLICIES, type ResiliencePolicy } from "../config/resilience-policies";
 import { DeadlineExceededError } from "../lib/errors";
 import { backoffDelay } from "../lib/resilience/backoff";
+import { DeadlineTimer } from "../lib/resilience/deadline-timer";
 import { toCoreError } from "./to-core-error";
 
 /** Key in `ctx.meta` of the absolute deadline (ms since the epoch) that travels with a request. */
 export const DEADLINE_META = "$deadline";
+/**
+ * Key in `ctx.meta` of this one call's deadline, which may be tighter than the
+ * request's: the callee reads it (e.g. to drop a message that waited too long);
+ * nothing inherits it.
+ */
+export const CALL_DEADLINE_META = "$callDeadline";
 
 /** Moleculer's call takes an action name or an endpoint already chosen (moleculer-web passes those). */
 type Target = string | { action?: { name?: string }; name?: string };
@@ -45,8 +52,13 @@ export function ResilienceMiddleware(policies: Readonly<Record<string, Resilienc
     if (!p) cache.set(actionName, (p = policyFor(actionName, policies)));
     return p;
   };
+  const deadlines = new DeadlineTimer();
+  let transit: { removePendingRequest(id: string): void } | undefined;
   const middleware = {
     name: "CoreResilience",
+    created(broker: { transit?: { removePendingRequest(id: string): void } }) {
+      transit = broker.transit;
+    },
     call(next: CallFn): CallFn {
       return function resilientCall(target: Target, params?: unknown, opts: CallingOptions = {}) {
         const actionName = nameOf(target);
@@ -62,7 +74,9 @@ export function ResilienceMiddleware(policies: Readonly<Record<string, Resilienc
         // Moleculer merges a sub-call's meta back into its parent's when it returns, so the meta
         // keeps the request's deadline as inherited and never a call's tighter one (which would
         // leak into the parent and cut its later calls short).
-        const meta = { ...(opts.meta as Meta | undefined), [DEADLINE_META]: inherited ?? deadline };
+        const meta = { ...(opts.meta as Meta | undefined), [DEADLINE_META]: inherited ?? deadline, [CALL_DEADLINE_META]: deadline };
+        // Moleculer's own per-call timers are off (timeout 0, on both sides): the deadline is enforced here, on a shared timer.
+        const callOpts = { ...opts, meta, timeout: 0, retries: 0 };
 
         const attempt = (n: number): Promise<unknown> => {
           const remaining = deadline - now();
@@ -73,8 +87,25 @@ export function ResilienceMiddleware(policies: Readonly<Record<string, Resilienc
               }),
             );
           }
-          // The first attempt's promise is returned as it is: no extra frame on the hot path.
-          return next(target, params, { ...opts, meta, timeout: remaining, retries: 0 }).catch((err: unknown) => {
+          const call = next(target, params, callOpts) as Promise<unknown> & { ctx?: { id: string } };
+          const guarded = new Promise<unknown>((resolve, reject) => {
+            const cancel = deadlines.schedule(deadline, () => {
+              // Nobody waits for the answer any more: forget the pending request.
+              if (call.ctx) transit?.removePendingRequest(call.ctx.id);
+              reject(new DeadlineExceededError(`${actionName} did not answer before its deadline`, { data: { action: actionName, timeoutMs: remaining } }));
+            });
+            call.then(
+              (value) => {
+                cancel();
+                resolve(value);
+              },
+              (err: unknown) => {
+                cancel();
+                reject(err);
+              },
+            );
+          });
+          return guarded.catch((err: unknown) => {
             const core = toCoreError(err);
             if (!core.retryable || n >= retries) throw err;
             const delay = Math.max(backoffDelay(n + 1, policy.backoff), retryAfterMs(core));

@@ -2,7 +2,7 @@ import type { CallingOptions } from "moleculer";
 import { Errors } from "moleculer";
 import type { ResiliencePolicy } from "../../../config/resilience-policies";
 import { DeadlineExceededError, RateLimitedError, UnavailableError, ValidationError } from "../../../lib/errors";
-import { DEADLINE_META, ResilienceMiddleware } from "../../../mixins/resilience.middleware";
+import { CALL_DEADLINE_META, DEADLINE_META, ResilienceMiddleware } from "../../../mixins/resilience.middleware";
 
 type CallFn = (action: string, params?: unknown, opts?: CallingOptions) => Promise<unknown>;
 
@@ -50,16 +50,26 @@ describe("ResilienceMiddleware", () => {
     expect(calls).toHaveLength(4);
   });
 
-  it("sets a deadline, sends each attempt only what remains of it, and carries it in meta", async () => {
+  it("sets a deadline, carries it in meta, and turns Moleculer's per-call timers off", async () => {
     const { calls, next } = failing([new UnavailableError("down")]);
     const t0 = Date.now();
     await wrap(next)("x.y", {}, { timeout: 500 });
-    const deadline = (calls[0]!.meta as Record<string, number>)[DEADLINE_META]!;
-    expect(deadline).toBeGreaterThanOrEqual(t0 + 500);
-    expect(deadline).toBeLessThanOrEqual(Date.now() + 500);
-    expect(calls[0]!.timeout).toBeLessThanOrEqual(500);
-    expect(calls[1]!.timeout!).toBeLessThan(calls[0]!.timeout!);
-    expect((calls[1]!.meta as Record<string, number>)[DEADLINE_META]).toBe(deadline);
+    const meta = calls[0]!.meta as Record<string, number>;
+    expect(meta[DEADLINE_META]).toBeGreaterThanOrEqual(t0 + 500);
+    expect(meta[DEADLINE_META]).toBeLessThanOrEqual(Date.now() + 500);
+    expect(meta[CALL_DEADLINE_META]).toBe(meta[DEADLINE_META]);
+    expect(calls.map((c) => c.timeout)).toEqual([0, 0]);
+    expect((calls[1]!.meta as Record<string, number>)[DEADLINE_META]).toBe(meta[DEADLINE_META]);
+  });
+
+  it("a call that does not answer fails with DEADLINE_EXCEEDED at its deadline, not later", async () => {
+    const next: CallFn = () => new Promise(() => undefined);
+    const t0 = Date.now();
+    const err = await wrap(next)("x.y", {}, { timeout: 120 }).catch((e: unknown) => e);
+    const took = Date.now() - t0;
+    expect(err).toBeInstanceOf(DeadlineExceededError);
+    expect(took).toBeGreaterThanOrEqual(115);
+    expect(took).toBeLessThan(400);
   });
 
   it("inherits the parent call's deadline (a deadline set at the edge travels end to end)", async () => {
@@ -67,14 +77,14 @@ describe("ResilienceMiddleware", () => {
     const deadline = Date.now() + 250;
     await wrap(next)("x.y", {}, { parentCtx: { meta: { [DEADLINE_META]: deadline } } } as unknown as CallingOptions);
     expect((calls[0]!.meta as Record<string, number>)[DEADLINE_META]).toBe(deadline);
-    expect(calls[0]!.timeout).toBeLessThanOrEqual(250);
+    expect((calls[0]!.meta as Record<string, number>)[CALL_DEADLINE_META]).toBe(deadline);
   });
 
   it("a shorter timeout of the call itself wins over a distant inherited deadline, which meta keeps unchanged", async () => {
     const { calls, next } = failing([]);
     const requestDeadline = Date.now() + 60_000;
     await wrap(next)("x.y", {}, { timeout: 100, parentCtx: { meta: { [DEADLINE_META]: requestDeadline } } } as unknown as CallingOptions);
-    expect(calls[0]!.timeout).toBeLessThanOrEqual(100);
+    expect((calls[0]!.meta as Record<string, number>)[CALL_DEADLINE_META]).toBeLessThanOrEqual(Date.now() + 100);
     // Moleculer merges a sub-call's meta back into the parent: it must still say the request's deadline.
     expect((calls[0]!.meta as Record<string, number>)[DEADLINE_META]).toBe(requestDeadline);
   });
