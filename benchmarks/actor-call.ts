@@ -14,7 +14,7 @@ import { newReport, saveReport, type Row } from "./report";
 
 const PAYLOADS = process.env.X_QUICK ? [1_024] : [1_024, 16_384];
 const CONCURRENCY = process.env.X_QUICK ? [1, 256] : [1, 16, 256];
-const ROUNDS = 5;
+const ROUNDS = 7;
 const RUN_MS = 2_000;
 
 interface Pair {

@@ -78,42 +78,50 @@ export function ResilienceMiddleware(policies: Readonly<Record<string, Resilienc
         // Moleculer's own per-call timers are off (timeout 0, on both sides): the deadline is enforced here, on a shared timer.
         const callOpts = { ...opts, meta, timeout: 0, retries: 0 };
 
-        const attempt = (n: number): Promise<unknown> => {
-          const remaining = deadline - now();
-          if (remaining <= 0) {
-            return Promise.reject(
-              new DeadlineExceededError(`Deadline passed before ${actionName} could be called${n ? ` (after ${n} attempts)` : ""}`, {
-                data: { action: actionName, attempts: n },
-              }),
-            );
-          }
-          const call = next(target, params, callOpts) as Promise<unknown> & { ctx?: { id: string } };
-          const guarded = new Promise<unknown>((resolve, reject) => {
-            const cancel = deadlines.schedule(deadline, () => {
-              // Nobody waits for the answer any more: forget the pending request.
-              if (call.ctx) transit?.removePendingRequest(call.ctx.id);
-              reject(new DeadlineExceededError(`${actionName} did not answer before its deadline`, { data: { action: actionName, timeoutMs: remaining } }));
-            });
+        if (deadline <= start) {
+          return Promise.reject(
+            new DeadlineExceededError(`Deadline passed before ${actionName} could be called`, { data: { action: actionName, attempts: 0 } }),
+          );
+        }
+        // One promise per call, whatever the attempts: the deadline rejects it, an answer settles it,
+        // a retryable error schedules the next attempt.
+        return new Promise<unknown>((resolve, reject) => {
+          let settled = false;
+          let pendingId: string | undefined;
+          const cancel = deadlines.schedule(deadline, () => {
+            if (settled) return;
+            settled = true;
+            // Nobody waits for the answer any more: forget the pending request.
+            if (pendingId) transit?.removePendingRequest(pendingId);
+            reject(new DeadlineExceededError(`${actionName} did not answer before its deadline`, { data: { action: actionName, timeoutMs: deadline - start } }));
+          });
+          const attempt = (n: number) => {
+            if (settled) return;
+            const call = next(target, params, callOpts) as Promise<unknown> & { ctx?: { id: string } };
+            pendingId = call.ctx?.id;
             call.then(
               (value) => {
+                if (settled) return;
+                settled = true;
                 cancel();
                 resolve(value);
               },
               (err: unknown) => {
-                cancel();
-                reject(err);
+                if (settled) return;
+                const core = toCoreError(err);
+                const delay = core.retryable && n < retries ? Math.max(backoffDelay(n + 1, policy.backoff), retryAfterMs(core)) : -1;
+                if (delay < 0 || now() + delay >= deadline) {
+                  settled = true;
+                  cancel();
+                  reject(err);
+                  return;
+                }
+                setTimeout(() => attempt(n + 1), delay);
               },
             );
-          });
-          return guarded.catch((err: unknown) => {
-            const core = toCoreError(err);
-            if (!core.retryable || n >= retries) throw err;
-            const delay = Math.max(backoffDelay(n + 1, policy.backoff), retryAfterMs(core));
-            if (now() + delay >= deadline) throw err;
-            return new Promise((resolve) => setTimeout(resolve, delay)).then(() => attempt(n + 1));
-          });
-        };
-        return attempt(0);
+          };
+          attempt(0);
+        });
       };
     },
   };
