@@ -54,6 +54,13 @@ describe("three core processes over real NATS", () => {
     expect(report.servedBy["node-c"]).toBeGreaterThan(report.servedBy["node-b"]!);
     // Calls stranded on B waited for its heartbeat timeout, then landed on C within their deadline.
     expect(report.maxMs).toBeLessThan(15_000);
+
+    // supervisor.actors, from either live node, lists the actors of every live node (B is gone).
+    for (const from of ["node-a", "node-c"]) {
+      const { actors, unreachable } = (await probe.call("supervisor.actors", {}, { nodeID: from })) as { actors: Array<{ name: string; nodeID: string; state: string }>; unreachable: unknown[] };
+      expect(unreachable).toEqual([]);
+      expect(actors.map((x) => `${x.name}@${x.nodeID}:${x.state}`)).toEqual(["test.echo@node-c:running", "test.load@node-a:running", "test.relay@node-c:running"]);
+    }
     expect(await Promise.all([a.stop(), c.stop()])).toEqual([0, 0]);
   });
 
