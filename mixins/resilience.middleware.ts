@@ -22,6 +22,8 @@ function nameOf(target: Target): string {
   return typeof target === "string" ? target : (target.action?.name ?? target.name ?? "");
 }
 type Meta = Record<string, unknown>;
+/** The part of Moleculer's transit this middleware touches: requests waiting for an answer. */
+type Transit = { pendingRequests: Map<string, { reject(err: Error): void }>; removePendingRequest(id: string): void };
 
 function inheritedDeadline(opts: CallingOptions): number | undefined {
   const own = (opts.meta as Meta | undefined)?.[DEADLINE_META];
@@ -53,10 +55,10 @@ export function ResilienceMiddleware(policies: Readonly<Record<string, Resilienc
     return p;
   };
   const deadlines = new DeadlineTimer();
-  let transit: { removePendingRequest(id: string): void } | undefined;
+  let transit: Transit | undefined;
   const middleware = {
     name: "CoreResilience",
-    created(broker: { transit?: { removePendingRequest(id: string): void } }) {
+    created(broker: { transit?: Transit }) {
       transit = broker.transit;
     },
     call(next: CallFn): CallFn {
@@ -91,9 +93,15 @@ export function ResilienceMiddleware(policies: Readonly<Record<string, Resilienc
           const cancel = deadlines.schedule(deadline, () => {
             if (settled) return;
             settled = true;
-            // Nobody waits for the answer any more: forget the pending request.
-            if (pendingId) transit?.removePendingRequest(pendingId);
-            reject(new DeadlineExceededError(`${actionName} did not answer before its deadline`, { data: { action: actionName, timeoutMs: deadline - start } }));
+            const err = new DeadlineExceededError(`${actionName} did not answer before its deadline`, { data: { action: actionName, timeoutMs: deadline - start } });
+            // Nobody waits for the answer any more: fail the pending request too, so the
+            // circuit breaker (inside `next`) counts the timeout against that endpoint.
+            const pending = pendingId ? transit?.pendingRequests.get(pendingId) : undefined;
+            if (pendingId && pending) {
+              transit!.removePendingRequest(pendingId);
+              pending.reject(err);
+            }
+            reject(err);
           });
           const attempt = (n: number) => {
             if (settled) return;

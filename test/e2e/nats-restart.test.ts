@@ -1,4 +1,5 @@
 import { writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { ServiceBroker } from "moleculer";
 import { startTestBroker } from "../helpers/broker";
@@ -52,7 +53,8 @@ describe("NATS restarting under load (private nats-server)", () => {
     await nats.start();
     const backAt = Date.now();
     const report = await load;
-    if (process.env.CORE_TEST_DEBUG) writeFileSync("/tmp/nr-debug.json", JSON.stringify({ backAt, report, a: a.output, b: b.output }));
+    // CORE_TEST_DEBUG=1 keeps the whole report and both nodes' logs for a look after the run.
+    if (process.env.CORE_TEST_DEBUG) writeFileSync(join(tmpdir(), "core-nats-restart.json"), JSON.stringify({ backAt, report, a: a.output, b: b.output }));
 
     // Every call ended by its deadline, answered or failed.
     expect(report.maxMs).toBeLessThanOrEqual(CALL_TIMEOUT_MS + 500);
