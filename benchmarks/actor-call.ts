@@ -1,15 +1,16 @@
 import { ServiceBroker } from "moleculer";
-import { defineActor } from "../actors/actor-spec";
+import { spawn, type ChildProcess } from "node:child_process";
+import { join } from "node:path";
 import { loadConfig } from "../config";
 import { createBrokerOptions } from "../moleculer.config";
-import createSupervisorService from "../services/supervisor.service";
 import { newReport, saveReport, type Row } from "./report";
 
 /**
  * A remote call through CORE's actor layer (mailbox, supervision, deadline and
  * retry middleware, breaker, error regenerator) against a bare Moleculer
- * service, over the same NATS, side by side in one run. Each variant is two
- * brokers in this process (caller and callee) on their own namespace.
+ * service, over the same NATS, side by side in one run. Each variant's callee
+ * runs in a process of its own (actor-call-server.ts), its caller here, in a
+ * namespace of their own.
  */
 
 const PAYLOADS = process.env.X_QUICK ? [1_024] : [1_024, 16_384];
@@ -19,30 +20,44 @@ const RUN_MS = 2_000;
 
 interface Pair {
   client: ServiceBroker;
-  server: ServiceBroker;
+  server: ChildProcess;
   action: string;
 }
 
+/** Starts the callee in its own process (benchmarks/actor-call-server.ts) and waits for "ready". */
+function startServer(variant: "bare" | "core", natsUrl: string, namespace: string): Promise<ChildProcess> {
+  const child = spawn(process.execPath, [join(__dirname, "actor-call-server.js"), variant, natsUrl, namespace], { stdio: ["ignore", "pipe", "inherit"] });
+  return new Promise((resolve, reject) => {
+    child.stdout!.on("data", (chunk: Buffer) => {
+      if (chunk.toString().includes("ready")) resolve(child);
+    });
+    child.once("exit", (code) => reject(new Error(`${variant} server exited with ${code}`)));
+  });
+}
+
 export async function barePair(natsUrl: string, tag: string): Promise<Pair> {
-  const common = { namespace: `bench-bare-${tag}`, logger: false as const, serializer: "JSON" as const, transporter: { type: "NATS" as const, options: { url: natsUrl } } };
-  const server = new ServiceBroker({ ...common, nodeID: "server" });
-  server.createService({ name: "bare", actions: { echo: (ctx: { params: unknown }) => ctx.params } });
-  const client = new ServiceBroker({ ...common, nodeID: "client" });
-  await Promise.all([server.start(), client.start()]);
+  const namespace = `bench-bare-${tag}`;
+  const server = await startServer("bare", natsUrl, namespace);
+  const client = new ServiceBroker({ namespace, nodeID: "client", logger: false, serializer: "JSON", transporter: { type: "NATS", options: { url: natsUrl } } });
+  await client.start();
   await client.waitForServices("bare", 10_000);
   return { client, server, action: "bare.echo" };
 }
 
 export async function corePair(natsUrl: string, tag: string): Promise<Pair> {
-  const env = (nodeId: string) => ({ NATS_URL: natsUrl, CORE_NAMESPACE: `bench-core-${tag}`, CORE_NODE_ID: nodeId, CORE_METRICS: "false", CORE_LOG_LEVEL: "fatal" });
-  const serverConfig = loadConfig(env("server"));
-  const server = new ServiceBroker(createBrokerOptions(serverConfig));
-  const echo = defineActor({ name: "bench.echo", kind: "bench", actions: { echo: { handler: (ctx) => ctx.params } } });
-  server.createService(createSupervisorService({ config: serverConfig, store: undefined, actors: [echo], fatal: () => undefined }));
-  const client = new ServiceBroker(createBrokerOptions(loadConfig(env("client"))));
-  await Promise.all([server.start(), client.start()]);
+  const namespace = `bench-core-${tag}`;
+  const server = await startServer("core", natsUrl, namespace);
+  const client = new ServiceBroker(createBrokerOptions(loadConfig({ NATS_URL: natsUrl, CORE_NAMESPACE: namespace, CORE_NODE_ID: "client", CORE_METRICS: "false", CORE_LOG_LEVEL: "fatal" })));
+  await client.start();
   await client.waitForServices("bench.echo", 10_000);
   return { client, server, action: "bench.echo.echo" };
+}
+
+async function stopPair(pair: Pair): Promise<void> {
+  await pair.client.stop();
+  const exited = new Promise((resolve) => pair.server.once("exit", resolve));
+  pair.server.kill("SIGTERM");
+  await exited;
 }
 
 interface RunResult {
@@ -76,7 +91,7 @@ export async function runActorCallBenchmark(): Promise<void> {
   const natsUrl = process.env.NATS_URL ?? "nats://127.0.0.1:4222";
   const report = newReport(
     "actor-call",
-    `Remote call through CORE's actor layer vs a bare Moleculer service, over NATS (${natsUrl}), JSON serializer; ${RUN_MS} ms per run, ${ROUNDS} rounds in alternating order, medians.`,
+    `Remote call through CORE's actor layer vs a bare Moleculer service, over NATS (${natsUrl}), JSON serializer; the callee in a process of its own, the caller here; ${RUN_MS} ms per run, ${ROUNDS} rounds in alternating order, medians.`,
   );
   const tag = String(process.pid);
   const [bare, core] = [await barePair(natsUrl, tag), await corePair(natsUrl, tag)];
@@ -107,7 +122,7 @@ export async function runActorCallBenchmark(): Promise<void> {
       }
     }
   } finally {
-    await Promise.all([bare.client.stop(), bare.server.stop(), core.client.stop(), core.server.stop()]);
+    await Promise.all([stopPair(bare), stopPair(core)]);
   }
   report.tables.push({ title: "Remote actor call vs bare Moleculer", rows });
   report.notes.push("Targets: CORE keeps at least 85 % of bare throughput and adds under 50 µs at p50.");
