@@ -116,6 +116,17 @@ function friendlyStartError(err: unknown, config: CoreConfig): string {
 export async function startNode(options: StartNodeOptions = {}): Promise<CoreNode> {
   const config = options.config ?? loadConfig(options.env ?? process.env);
   const specs = resolveServices(options.services ?? DEFAULT_SERVICES);
+  // Service files load before anything is opened, so a bad one fails fast and touches nothing.
+  const actors: ActorDefinition[] = [];
+  const schemas: ServiceSchema[] = [];
+  for (const spec of specs) {
+    if (spec.kind !== "file") continue;
+    for (const item of loadServiceFile(spec.path)) {
+      if (isActorDefinition(item)) actors.push(item);
+      else schemas.push(item);
+    }
+  }
+
   let store: Store | undefined;
   const brokerOptions = createBrokerOptions(config);
   // The store closes with the broker, however the broker is stopped (signal, REPL `quit`, node.stop()).
@@ -162,15 +173,6 @@ export async function startNode(options: StartNodeOptions = {}): Promise<CoreNod
         version = result.to;
       } else {
         version = await schemaVersion(store);
-      }
-    }
-    const actors: ActorDefinition[] = [];
-    const schemas: ServiceSchema[] = [];
-    for (const spec of specs) {
-      if (spec.kind !== "file") continue;
-      for (const item of loadServiceFile(spec.path)) {
-        if (isActorDefinition(item)) actors.push(item);
-        else schemas.push(item);
       }
     }
     const products = specs.flatMap((s) => (s.kind === "product" ? [s.name] : []));

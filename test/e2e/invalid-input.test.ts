@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { runCore } from "../helpers/core-process";
@@ -25,6 +25,15 @@ describe("invalid configuration and usage", () => {
     const { code, output } = await runCore(["start", "--services", "api,nope"], { cwd });
     expect(code).toBe(2);
     expect(output).toMatch(/--services: received "nope"; expected one of api, supervisor or the path of an existing service file/);
+  });
+
+  it("a service file that exports neither an actor nor a service exits 2 and opens nothing", async () => {
+    const file = join(__dirname, "../fixtures/services/not-a-service.js");
+    const dir = mkdtempSync(join(tmpdir(), "core-badfile-"));
+    const { code, output } = await runCore(["start", "--services", file], { cwd: dir, env: { CORE_METRICS: "false" } });
+    expect(code).toBe(2);
+    expect(output).toContain(`--services: the file exports neither an actor (defineActor) nor a Moleculer service schema`);
+    expect(existsSync(join(dir, "data"))).toBe(false);
   });
 
   it("an unknown command exits 2 and points to --help", async () => {
