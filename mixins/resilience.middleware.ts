@@ -8,9 +8,9 @@ import { toCoreError } from "./to-core-error";
 /** Key in `ctx.meta` of the absolute deadline (ms since the epoch) that travels with a request. */
 export const DEADLINE_META = "$deadline";
 /**
- * Key in `ctx.meta` of this one call's deadline, which may be tighter than the
+ * Key in `ctx.meta` of this one call's deadline when it is tighter than the
  * request's: the callee reads it (e.g. to drop a message that waited too long);
- * nothing inherits it.
+ * nothing inherits it. Absent, the call's deadline is the request's.
  */
 export const CALL_DEADLINE_META = "$callDeadline";
 
@@ -76,7 +76,11 @@ export function ResilienceMiddleware(policies: Readonly<Record<string, Resilienc
         // Moleculer merges a sub-call's meta back into its parent's when it returns, so the meta
         // keeps the request's deadline as inherited and never a call's tighter one (which would
         // leak into the parent and cut its later calls short).
-        const meta = { ...(opts.meta as Meta | undefined), [DEADLINE_META]: inherited ?? deadline, [CALL_DEADLINE_META]: deadline };
+        const requestDeadline = inherited ?? deadline;
+        const meta: Meta = { ...(opts.meta as Meta | undefined), [DEADLINE_META]: requestDeadline };
+        // Only when tighter (every byte of meta travels both ways, with the request and its answer).
+        if (deadline !== requestDeadline) meta[CALL_DEADLINE_META] = deadline;
+        else if (meta[CALL_DEADLINE_META] !== undefined) delete meta[CALL_DEADLINE_META];
         // Moleculer's own per-call timers are off (timeout 0, on both sides): the deadline is enforced here, on a shared timer.
         const callOpts = { ...opts, meta, timeout: 0, retries: 0 };
 
