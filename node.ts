@@ -228,15 +228,20 @@ function watchMetricsServer(broker: ServiceBroker): { server: Server | undefined
   return { server, listening };
 }
 
-/** SIGINT/SIGTERM drain and exit 0; a second signal forces exit 130. */
+/**
+ * SIGINT/SIGTERM drain and exit 0; a second signal forces exit 130. A repeat
+ * within a second is the same request: `npm start` forwards the Ctrl-C that the
+ * terminal also sends to the whole process group, so one keypress arrives twice.
+ */
 function installSignalHandlers(node: CoreNode, logger: Logger): void {
-  let received = false;
+  let receivedAt: number | undefined;
   const onSignal = (signal: NodeJS.Signals) => {
-    if (received) {
+    if (receivedAt !== undefined) {
+      if (Date.now() - receivedAt < 1_000) return;
       logger.warn(`Received ${signal} again: exiting without draining`);
       process.exit(130);
     }
-    received = true;
+    receivedAt = Date.now();
     logger.info(`Received ${signal}: draining in-flight calls (up to ${node.config.shutdownTimeoutMs} ms), then stopping`);
     node.stop().then(
       () => {
