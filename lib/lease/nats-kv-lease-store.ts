@@ -1,4 +1,5 @@
 import { connect, StringCodec, type KV, type NatsConnection } from "nats";
+import { UnavailableError } from "../errors";
 import type { LeaseStore } from "./lease-store";
 
 const codec = StringCodec();
@@ -22,7 +23,12 @@ export class NatsKvLeaseStore implements LeaseStore {
       return new NatsKvLeaseStore(nc, kv, options.ttlMs);
     } catch (err) {
       await nc.close();
-      throw err;
+      const reason = (err as Error).message;
+      throw new UnavailableError(
+        `Singleton actors need a NATS key-value bucket for their leases (${options.bucket}), which failed: ${reason}. ` +
+          "Run nats-server with JetStream enabled (-js), or run no singleton actors on this node.",
+        { cause: err, data: { bucket: options.bucket } },
+      );
     }
   }
 

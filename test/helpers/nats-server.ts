@@ -35,15 +35,15 @@ export class PrivateNats {
   private proc: ChildProcess | undefined;
   private readonly storeDir = mkdtempSync(join(tmpdir(), "core-nats-"));
 
-  private constructor(readonly port: number) {}
+  private constructor(readonly port: number, private readonly jetstream: boolean) {}
 
   /** Reserves a port without starting the server (a node can be pointed at it while it is down). */
-  static async reserve(): Promise<PrivateNats> {
-    return new PrivateNats(await freePort());
+  static async reserve(options: { jetstream?: boolean } = {}): Promise<PrivateNats> {
+    return new PrivateNats(await freePort(), options.jetstream ?? true);
   }
 
-  static async start(): Promise<PrivateNats> {
-    const nats = await PrivateNats.reserve();
+  static async start(options: { jetstream?: boolean } = {}): Promise<PrivateNats> {
+    const nats = await PrivateNats.reserve(options);
     await nats.start();
     return nats;
   }
@@ -58,7 +58,8 @@ export class PrivateNats {
 
   async start(): Promise<void> {
     if (this.running) return;
-    this.proc = spawn(natsServerBin(), ["-a", "127.0.0.1", "-p", String(this.port), "-js", "-sd", this.storeDir], { stdio: "ignore" });
+    const js = this.jetstream ? ["-js", "-sd", this.storeDir] : [];
+    this.proc = spawn(natsServerBin(), ["-a", "127.0.0.1", "-p", String(this.port), ...js], { stdio: "ignore" });
     await waitFor(() => portOpen(this.port), 10_000, `nats-server on port ${this.port}`);
   }
 

@@ -1,4 +1,6 @@
+import { UnavailableError } from "../../../../lib/errors";
 import { NatsKvLeaseStore } from "../../../../lib/lease/nats-kv-lease-store";
+import { PrivateNats } from "../../../helpers/nats-server";
 import { deleteStreams } from "../../../helpers/nats-cleanup";
 import { NATS_URL } from "../../../helpers/services";
 import { uniqueName } from "../../../helpers/unique";
@@ -37,5 +39,16 @@ describe("NatsKvLeaseStore (real NATS JetStream)", () => {
     expect(waited).toBeGreaterThanOrEqual(1_000);
     expect(waited).toBeLessThan(4_000);
     expect(await c.renew("k", "node-c")).toBe(false);
+  });
+
+  it("says plainly what to do when the NATS server has no JetStream", async () => {
+    const plain = await PrivateNats.start({ jetstream: false });
+    try {
+      const err = await NatsKvLeaseStore.open({ servers: [plain.url], bucket: "b", ttlMs: 1_000 }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(UnavailableError);
+      expect((err as Error).message).toMatch(/Singleton actors need a NATS key-value bucket for their leases \(b\), which failed: .*Run nats-server with JetStream enabled \(-js\)/);
+    } finally {
+      await plain.dispose();
+    }
   });
 });
