@@ -2,7 +2,7 @@ import type { BrokerOptions } from "moleculer";
 import type { CoreConfig } from "./config";
 import { CoreErrorRegenerator } from "./mixins/error-regenerator";
 import { DrainMiddleware } from "./mixins/drain.middleware";
-import { ResilienceMiddleware } from "./mixins/resilience.middleware";
+import { breakerOptions, ResilienceMiddleware } from "./mixins/resilience.middleware";
 import { ResilientRedisCacher } from "./mixins/resilient-redis-cacher";
 import { toCoreError } from "./mixins/to-core-error";
 import { RESILIENCE_POLICIES } from "./config/resilience-policies";
@@ -49,10 +49,7 @@ export function createBrokerOptions(config: CoreConfig): BrokerOptions {
     // Per endpoint on the caller's side: an open breaker routes calls to the other nodes running the actor.
     circuitBreaker: {
       enabled: true,
-      threshold: RESILIENCE_POLICIES.default!.circuitBreaker.threshold,
-      minRequestCount: RESILIENCE_POLICIES.default!.circuitBreaker.minRequestCount,
-      windowTime: RESILIENCE_POLICIES.default!.circuitBreaker.windowTimeSec,
-      halfOpenTime: RESILIENCE_POLICIES.default!.circuitBreaker.halfOpenTimeMs,
+      ...breakerOptions(policies.default),
       check: (err: Error) => toCoreError(err).status >= 500,
     },
     metrics: config.metrics.enabled

@@ -5,7 +5,7 @@ import { ActorOverloadedError, CoreError, DeadlineExceededError, UnavailableErro
 import type { Logger } from "../lib/logger";
 import { policyFor } from "../config/resilience-policies";
 import { ActorMetrics } from "./actor-metrics";
-import { CALL_DEADLINE_META, DEADLINE_META } from "./resilience.middleware";
+import { breakerOptions, CALL_DEADLINE_META, DEADLINE_META } from "./resilience.middleware";
 
 /** One running incarnation of an actor, as its supervisor sees it. */
 export interface ActorIncarnation {
@@ -50,8 +50,7 @@ export function actorServiceSchema<S>(def: ActorDefinition<S>, hooks: ActorServi
     hooks.onCrash(error);
   };
 
-  const { threshold, minRequestCount, windowTimeSec, halfOpenTimeMs } = policyFor(def.name).circuitBreaker;
-  const breaker = { threshold, minRequestCount, windowTime: windowTimeSec, halfOpenTime: halfOpenTimeMs };
+  const breaker = breakerOptions(policyFor(def.name));
   const actions: ServiceSchema["actions"] = {};
   for (const [actionName, action] of Object.entries(def.spec.actions)) {
     actions[actionName] = {

@@ -38,11 +38,18 @@ function retryAfterMs(err: { data?: Record<string, unknown> }): number {
   return typeof sec === "number" && sec > 0 ? sec * 1000 : 0;
 }
 
+/** A policy's breaker in the shape of Moleculer's circuit breaker options. */
+export function breakerOptions(policy: ResiliencePolicy): { threshold: number; minRequestCount: number; windowTime: number; halfOpenTime: number } {
+  const { threshold, minRequestCount, windowTimeSec, halfOpenTimeMs } = policy.circuitBreaker;
+  return { threshold, minRequestCount, windowTime: windowTimeSec, halfOpenTime: halfOpenTimeMs };
+}
+
 /**
  * Every call out of this node gets a deadline: the one it inherited from its
  * parent call (so a deadline set at the edge travels end to end) or the
- * caller's own timeout, whichever is sooner, else the target kind's default. Each attempt's timeout is
- * what remains of it. Errors marked retryable are retried with jittered
+ * caller's own timeout, whichever is sooner, else the target kind's default.
+ * The deadline is enforced here, on one shared timer (Moleculer's per-call
+ * timers are turned off). Errors marked retryable are retried with jittered
  * exponential backoff (longer if the error asks for it), never past the
  * deadline; other errors fail at once.
  */
