@@ -1,0 +1,65 @@
+import { KEY_POINT_COVERAGE, KEY_POINT_DUPLICATE_JACCARD, KEY_POINT_MIN_TOKENS, KEY_POINT_SUPPORT } from "./constants";
+import { hasAnswerMarker } from "./final-answer";
+import { jaccard, type Vocabulary } from "./similarity";
+import { contentWords, words } from "./tokenize";
+import type { RawKeyPoint } from "./types";
+
+/**
+ * Key points: sentences that most experts' responses cover (native/README.md,
+ * "Key points"). An expert supports a sentence when its response contains at
+ * least KEY_POINT_COVERAGE of the sentence's content words; a sentence whose
+ * supporters hold more than KEY_POINT_SUPPORT of the weight is a key point.
+ * Best supported first; a sentence saying what a chosen one already says is skipped.
+ */
+
+interface Candidate extends RawKeyPoint {
+  sentence: number;
+  terms: Int32Array;
+}
+
+export function keyPoints(
+  sentenceLists: readonly string[][],
+  vocabulary: Vocabulary,
+  postings: readonly number[][],
+  weights: Float64Array,
+  total: number,
+  max: number,
+): RawKeyPoint[] {
+  if (max === 0) return [];
+  const n = sentenceLists.length;
+  const counts = new Int32Array(n);
+  const candidates: Candidate[] = [];
+  for (let response = 0; response < n; response++) {
+    sentenceLists[response]!.forEach((text, sentence) => {
+      if (hasAnswerMarker(text.toLowerCase())) return;
+      const ids = new Set<number>();
+      for (const term of contentWords(words(text))) {
+        const id = vocabulary.find(term);
+        if (id !== undefined) ids.add(id);
+      }
+      if (ids.size < KEY_POINT_MIN_TOKENS) return;
+      const terms = Int32Array.from(ids).sort();
+      for (const id of terms) for (const d of postings[id]!) counts[d]!++;
+      const needed = KEY_POINT_COVERAGE * terms.length;
+      const supporters: number[] = [];
+      let weight = 0;
+      for (let d = 0; d < n; d++) {
+        if (counts[d]! >= needed) {
+          supporters.push(d);
+          weight += weights[d]!;
+        }
+        counts[d] = 0;
+      }
+      const support = weight / total;
+      if (support > KEY_POINT_SUPPORT) candidates.push({ text, response, sentence, support, supporters, terms });
+    });
+  }
+  candidates.sort((a, b) => b.support - a.support || a.response - b.response || a.sentence - b.sentence);
+  const chosen: Candidate[] = [];
+  for (const candidate of candidates) {
+    if (chosen.length >= max) break;
+    if (chosen.some((c) => jaccard(c.terms, candidate.terms) >= KEY_POINT_DUPLICATE_JACCARD)) continue;
+    chosen.push(candidate);
+  }
+  return chosen.map(({ text, response, support, supporters }) => ({ text, response, support, supporters }));
+}
