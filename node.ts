@@ -10,7 +10,7 @@ import { MIGRATIONS, migrate, openStore, redactUrl, schemaVersion, type Store } 
 import { describeNatsUrl, waitForNats } from "./lib/transport/wait-for-nats";
 import { createBrokerOptions } from "./moleculer.config";
 import type { NodeRuntime } from "./mixins/node-runtime";
-import { DEFAULT_SERVICES, PRODUCT_SERVICES } from "./services";
+import { DEFAULT_SERVICES, PRODUCT_ACTORS, PRODUCT_SERVICES } from "./services";
 
 export interface StartNodeOptions {
   /** A ready configuration; otherwise it is loaded from `env`. */
@@ -66,13 +66,13 @@ function resolveServices(names: readonly string[]): ServiceSpec[] {
   for (const raw of names) {
     const name = raw.trim();
     if (!name) continue;
-    if (PRODUCT_SERVICES[name]) specs.push({ kind: "product", name });
+    if (PRODUCT_SERVICES[name] || PRODUCT_ACTORS[name]) specs.push({ kind: "product", name });
     else if (/[/\\]|\.[cm]?[jt]s$/.test(name) && existsSync(resolve(name))) specs.push({ kind: "file", path: resolve(name) });
     else
       issues.push({
         field: "--services",
         received: name,
-        message: `received ${JSON.stringify(name)}; expected one of ${Object.keys(PRODUCT_SERVICES).join(", ")} or the path of an existing service file`,
+        message: `received ${JSON.stringify(name)}; expected one of ${[...Object.keys(PRODUCT_SERVICES), ...Object.keys(PRODUCT_ACTORS)].join(", ")} or the path of an existing service file`,
       });
   }
   if (issues.length) throw new ConfigError("Invalid --services", { issues });
@@ -117,7 +117,7 @@ export async function startNode(options: StartNodeOptions = {}): Promise<CoreNod
   const config = options.config ?? loadConfig(options.env ?? process.env);
   const specs = resolveServices(options.services ?? DEFAULT_SERVICES);
   // Service files load before anything is opened, so a bad one fails fast and touches nothing.
-  const actors: ActorDefinition[] = [];
+  const actors: ActorDefinition[] = specs.flatMap((s) => (s.kind === "product" && PRODUCT_ACTORS[s.name] ? [PRODUCT_ACTORS[s.name]!()] : []));
   const schemas: ServiceSchema[] = [];
   for (const spec of specs) {
     if (spec.kind !== "file") continue;
@@ -175,7 +175,7 @@ export async function startNode(options: StartNodeOptions = {}): Promise<CoreNod
         version = await schemaVersion(store);
       }
     }
-    const products = specs.flatMap((s) => (s.kind === "product" ? [s.name] : []));
+    const products = specs.flatMap((s) => (s.kind === "product" && PRODUCT_SERVICES[s.name] ? [s.name] : []));
     // Actors need a supervisor on their node.
     if (actors.length > 0 && !products.includes("supervisor")) products.push("supervisor");
     const runtime: NodeRuntime = {

@@ -1,4 +1,6 @@
+import type { ActorDefinition } from "../actors/actor-spec";
 import type { ServiceFactory } from "../mixins/node-runtime";
+import createAggregatorActor from "./aggregator.service";
 import createApiService from "./api.service";
 import createSupervisorService from "./supervisor.service";
 
@@ -8,5 +10,10 @@ export const PRODUCT_SERVICES: Readonly<Record<string, ServiceFactory>> = {
   supervisor: createSupervisorService,
 };
 
+/** The product's actors by name: supervised on the node that runs them. */
+export const PRODUCT_ACTORS: Readonly<Record<string, () => ActorDefinition>> = {
+  aggregator: createAggregatorActor as () => ActorDefinition,
+};
+
 /** What `core start` runs when --services is not given. */
-export const DEFAULT_SERVICES: readonly string[] = ["api", "supervisor"];
+export const DEFAULT_SERVICES: readonly string[] = ["api", "supervisor", "aggregator"];

@@ -66,5 +66,6 @@ export function validateConsensusInput(responses: unknown, options: unknown = {}
     total += bytes;
   });
   if (total > MAX_TOTAL_BYTES) throw new PayloadTooLargeError(`The responses total ${total} bytes; at most ${MAX_TOTAL_BYTES} per aggregation`, { data: { limit: MAX_TOTAL_BYTES, received: total } });
-  return { responses: valid.map(({ expertId, text, weight, confidence }) => ({ expertId, text, weight, confidence })), weights, options: resolved };
+  // Lone surrogates cannot cross into the native engine (UTF-8); both engines see U+FFFD instead.
+  return { responses: valid.map(({ expertId, text, weight, confidence }) => ({ expertId, text: text.toWellFormed(), weight, confidence })), weights, options: resolved };
 }

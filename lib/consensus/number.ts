@@ -18,7 +18,12 @@ const SIGNS = new Map([
 const CURRENCY = new Set(["$", "€", "£", "¥"]);
 const GROUP_SEPARATORS = new Set([",", " ", "\u00a0", "\u202f", "\u2009", "'", "_"]);
 const TIMES = new Set(["×", "x", "*", "·"]);
-const MULTIPLIERS: Record<string, number> = { thousand: 3, million: 6, billion: 9, trillion: 12 };
+const MULTIPLIERS = new Map([
+  ["thousand", 3],
+  ["million", 6],
+  ["billion", 9],
+  ["trillion", 12],
+]);
 const UNITS = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen"];
 const TENS = ["", "", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"];
 
@@ -51,6 +56,8 @@ function canonicalDecimal(negative: boolean, rawDigits: string, exponent: number
   return formatDecimal(negative, digits, exponent);
 }
 
+const MAX_FRACTION_MANTISSA = 10n ** 36n;
+
 function gcd(a: bigint, b: bigint): bigint {
   while (b !== 0n) [a, b] = [b, a % b];
   return a;
@@ -79,6 +86,8 @@ function canonicalFraction(negative: boolean, whole: string, numerator: string, 
   if (rest !== 1n) return (negative ? "-" : "") + `${n}/${d}`;
   const k = Math.max(twos, fives);
   const mantissa = n * 2n ** BigInt(k - twos) * 5n ** BigInt(k - fives);
+  // The native engine computes in 128 bits; beyond 10^36 neither reads it as a number.
+  if (mantissa >= MAX_FRACTION_MANTISSA) return undefined;
   return canonicalDecimal(negative, mantissa.toString(), -k);
 }
 
@@ -150,7 +159,7 @@ function readMultiplier(chars: readonly string[], i: number): { power: number; e
   if (chars[at] === " ") at++;
   let end = at;
   while (isLetter(chars[end])) end++;
-  const power = MULTIPLIERS[chars.slice(at, end).join("")];
+  const power = MULTIPLIERS.get(chars.slice(at, end).join(""));
   return power !== undefined && end > at ? { power, end } : { power: 0, end: i };
 }
 

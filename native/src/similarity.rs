@@ -1,0 +1,152 @@
+//! TF-IDF vectors, word-pair shingles, the blended similarity matrix
+//! (native/README.md §2; lib/consensus/similarity.ts). Sums run in ascending
+//! term number, as in the reference, so every value is reproduced.
+
+use crate::answer::Relation;
+use crate::constants::{ANSWER_CONFLICT_FACTOR, ANSWER_MATCH_PULL, SIMILARITY_SCALE};
+use rayon::prelude::*;
+
+/// Term numbers ascending, L2-normalised weights.
+pub struct TermVector {
+    pub ids: Vec<u32>,
+    pub weights: Vec<f64>,
+}
+
+/// Distinct ids ascending and their counts.
+pub fn count_terms(terms: &[u32]) -> (Vec<u32>, Vec<u32>) {
+    let mut sorted = terms.to_vec();
+    sorted.sort_unstable();
+    let mut ids: Vec<u32> = Vec::with_capacity(sorted.len());
+    let mut counts: Vec<u32> = Vec::with_capacity(sorted.len());
+    for id in sorted {
+        if ids.last() == Some(&id) {
+            *counts.last_mut().expect("counts follow ids") += 1;
+        } else {
+            ids.push(id);
+            counts.push(1);
+        }
+    }
+    (ids, counts)
+}
+
+pub fn tfidf_vector(ids: Vec<u32>, counts: &[u32], document_frequency: &[u32], n: usize) -> TermVector {
+    let mut weights = Vec::with_capacity(ids.len());
+    let mut sum_squares = 0.0;
+    for (k, &id) in ids.iter().enumerate() {
+        let idf = ((1 + n) as f64 / (1 + document_frequency[id as usize]) as f64).ln() + 1.0;
+        let w = (1.0 + (counts[k] as f64).ln()) * idf;
+        weights.push(w);
+        sum_squares += w * w;
+    }
+    let norm = sum_squares.sqrt();
+    if norm > 0.0 {
+        for w in &mut weights {
+            *w /= norm;
+        }
+    }
+    TermVector { ids, weights }
+}
+
+pub fn cosine(a: &TermVector, b: &TermVector) -> f64 {
+    let (mut i, mut j, mut sum) = (0, 0, 0.0);
+    while i < a.ids.len() && j < b.ids.len() {
+        let (x, y) = (a.ids[i], b.ids[j]);
+        if x == y {
+            sum += a.weights[i] * b.weights[j];
+            i += 1;
+            j += 1;
+        } else if x < y {
+            i += 1;
+        } else {
+            j += 1;
+        }
+    }
+    sum
+}
+
+/// 2^26: room for term numbers in each half of a pair key (the input caps keep vocabularies far below).
+const SHINGLE_BASE: u64 = 1 << 26;
+
+/// Word pairs as sorted distinct keys `(first + 1) × 2^26 + second`; a one-term response: its term.
+pub fn shingles(terms: &[u32]) -> Vec<u64> {
+    let mut keys: Vec<u64> = if terms.len() == 1 {
+        vec![terms[0] as u64]
+    } else {
+        terms.windows(2).map(|p| (p[0] as u64 + 1) * SHINGLE_BASE + p[1] as u64).collect()
+    };
+    keys.sort_unstable();
+    keys.dedup();
+    keys
+}
+
+pub fn intersection_size<T: Ord>(a: &[T], b: &[T]) -> usize {
+    let (mut i, mut j, mut common) = (0, 0, 0);
+    while i < a.len() && j < b.len() {
+        match a[i].cmp(&b[j]) {
+            std::cmp::Ordering::Equal => {
+                common += 1;
+                i += 1;
+                j += 1;
+            }
+            std::cmp::Ordering::Less => i += 1,
+            std::cmp::Ordering::Greater => j += 1,
+        }
+    }
+    common
+}
+
+pub fn jaccard<T: Ord>(a: &[T], b: &[T]) -> f64 {
+    let common = intersection_size(a, b);
+    let union = a.len() + b.len() - common;
+    if union == 0 {
+        0.0
+    } else {
+        common as f64 / union as f64
+    }
+}
+
+pub fn blend(cos: f64, jac: f64, cosine_weight: f64, relation: Relation) -> f64 {
+    let mut s = cosine_weight * cos + (1.0 - cosine_weight) * jac;
+    match relation {
+        Relation::Match => s += (1.0 - s) * ANSWER_MATCH_PULL,
+        Relation::Conflict => s *= ANSWER_CONFLICT_FACTOR,
+        Relation::None => {}
+    }
+    s = s.clamp(0.0, 1.0);
+    (s * SIMILARITY_SCALE).round() / SIMILARITY_SCALE
+}
+
+/// The n × n matrix, row-major, 1 on the diagonal; rows computed in parallel when `parallel`.
+pub fn similarity_matrix(
+    vectors: &[TermVector],
+    shingle_sets: &[Vec<u64>],
+    relation: impl Fn(usize, usize) -> Relation + Sync,
+    cosine_weight: f64,
+    parallel: bool,
+) -> Vec<f64> {
+    let n = vectors.len();
+    let row = |i: usize| -> Vec<f64> {
+        (i + 1..n)
+            .map(|j| {
+                blend(
+                    cosine(&vectors[i], &vectors[j]),
+                    jaccard(&shingle_sets[i], &shingle_sets[j]),
+                    cosine_weight,
+                    relation(i, j),
+                )
+            })
+            .collect()
+    };
+    let rows: Vec<Vec<f64>> =
+        if parallel { (0..n).into_par_iter().map(row).collect() } else { (0..n).map(row).collect() };
+    let mut matrix = vec![0.0; n * n];
+    for (i, values) in rows.into_iter().enumerate() {
+        matrix[i * n + i] = 1.0;
+        for (k, s) in values.into_iter().enumerate() {
+            let j = i + 1 + k;
+            matrix[i * n + j] = s;
+            matrix[j * n + i] = s;
+        }
+    }
+    matrix
+}
