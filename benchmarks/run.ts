@@ -1,10 +1,12 @@
 import { runActorCallBenchmark } from "./actor-call";
+import { runConsensusBenchmark } from "./consensus";
 import { runSerializerBenchmark } from "./serializers";
 
 /** `npm run bench`: every benchmark, each writing benchmarks/results/<name>.json and .md. */
 const BENCHMARKS: Record<string, () => Promise<void>> = {
   serializers: runSerializerBenchmark,
   "actor-call": runActorCallBenchmark,
+  consensus: runConsensusBenchmark,
 };
 
 async function main(): Promise<void> {

@@ -1,10 +1,46 @@
 import { clusterResponses } from "./cluster";
-import { finalAnswer } from "./final-answer";
-import { keyPoints } from "./key-points";
+import { finalAnswer, hasAnswerMarker } from "./final-answer";
+import { keyPoints, type SentenceTerms } from "./key-points";
 import { countTerms, shingles, similarityMatrix, tfidfVectors, Vocabulary } from "./similarity";
-import { documentTerms, sentences, words } from "./tokenize";
-import type { RawConsensus, ResolvedOptions } from "./types";
+import { contentWords, splitSentences, stem, words } from "./tokenize";
+import type { FinalAnswer, RawConsensus, ResolvedOptions } from "./types";
 import { vote } from "./vote";
+
+/** One response read once: its terms, its sentences with theirs, its final answer. */
+interface PreparedResponse {
+  terms: string[];
+  sentences: { text: string; terms: string[] }[];
+  answer: FinalAnswer | null;
+  /** Whether the response has an answer marker anywhere (else none of its sentences has). */
+  hasMarker: boolean;
+}
+
+/**
+ * Words are read sentence by sentence (a sentence never cuts a word, so the
+ * response's words are its sentences' words in order). The terms are the
+ * content words, or all words stemmed when every word is a stop word.
+ */
+function prepare(text: string): PreparedResponse {
+  const allWords: string[] = [];
+  const content: string[] = [];
+  const shown: { text: string; terms: string[] }[] = [];
+  for (const sentence of splitSentences(text)) {
+    const w = words(sentence.raw);
+    for (const word of w) allWords.push(word);
+    const marker = contentWords(w.slice(0, sentence.markerWords));
+    const terms = contentWords(w.slice(sentence.markerWords));
+    for (const t of marker) content.push(t);
+    for (const t of terms) content.push(t);
+    if (sentence.text.length > 0) shown.push({ text: sentence.text, terms });
+  }
+  const terms = content.length > 0 || allWords.length === 0 ? content : allWords.map(stem);
+  return {
+    terms,
+    sentences: shown,
+    answer: finalAnswer(text, allWords.length, shown.at(-1)?.text) ?? null,
+    hasMarker: hasAnswerMarker(text.toLowerCase()),
+  };
+}
 
 /**
  * The reference engine: the algorithm of native/README.md, step by step, on
@@ -13,9 +49,9 @@ import { vote } from "./vote";
  */
 export function consensusRaw(texts: readonly string[], weights: Float64Array, options: ResolvedOptions): RawConsensus {
   const n = texts.length;
+  const prepared = texts.map(prepare);
   const vocabulary = new Vocabulary();
-  const allWords = texts.map(words);
-  const terms = allWords.map((w) => Int32Array.from(documentTerms(w), (term) => vocabulary.idOf(term)));
+  const terms = prepared.map((p) => Int32Array.from(p.terms, (term) => vocabulary.idOf(term)));
   const counted = terms.map(countTerms);
   const documentFrequency = new Int32Array(vocabulary.size);
   const postings: number[][] = Array.from({ length: vocabulary.size }, () => []);
@@ -27,13 +63,15 @@ export function consensusRaw(texts: readonly string[], weights: Float64Array, op
   });
   const vectors = tfidfVectors(counted, documentFrequency);
   const shingleSets = terms.map(shingles);
-  const sentenceLists = texts.map(sentences);
-  const answers = texts.map((text, d) => finalAnswer(text, allWords[d]!.length, sentenceLists[d]!.at(-1)) ?? null);
+  const answers = prepared.map((p) => p.answer);
   const matrix = similarityMatrix(vectors, shingleSets, answers, options.cosineWeight);
 
   const { clusters, clusterOf } = clusterResponses(matrix, weights, options.threshold);
   const total = weights.reduce((s, w) => s + w, 0);
   const consensus = clusters[0]!.representative;
+  const sentenceTerms: SentenceTerms[][] = prepared.map((p) =>
+    p.sentences.map((s) => ({ text: s.text, terms: Int32Array.from(new Set(s.terms.map((t) => vocabulary.find(t)!))).sort(), checkMarker: p.hasMarker })),
+  );
   return {
     consensus,
     agreement: clusters[0]!.share,
@@ -41,7 +79,7 @@ export function consensusRaw(texts: readonly string[], weights: Float64Array, op
     clusterOf,
     similarity: Array.from({ length: n }, (_, i) => matrix[i * n + consensus]!),
     answers,
-    keyPoints: keyPoints(sentenceLists, vocabulary, postings, weights, total, options.maxKeyPoints),
+    keyPoints: keyPoints(sentenceTerms, postings, weights, total, options.maxKeyPoints),
     vote: vote(answers, weights, total),
   };
 }

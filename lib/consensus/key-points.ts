@@ -1,7 +1,6 @@
 import { KEY_POINT_COVERAGE, KEY_POINT_DUPLICATE_JACCARD, KEY_POINT_MIN_TOKENS, KEY_POINT_SUPPORT } from "./constants";
 import { hasAnswerMarker } from "./final-answer";
-import { jaccard, type Vocabulary } from "./similarity";
-import { contentWords, words } from "./tokenize";
+import { jaccard } from "./similarity";
 import type { RawKeyPoint } from "./types";
 
 /**
@@ -12,33 +11,27 @@ import type { RawKeyPoint } from "./types";
  * Best supported first; a sentence saying what a chosen one already says is skipped.
  */
 
+/** A sentence as key points need it: its text and its distinct term numbers, ascending. */
+export interface SentenceTerms {
+  text: string;
+  terms: Int32Array;
+  /** False when the response has no answer marker at all (then no sentence of it has one). */
+  checkMarker: boolean;
+}
+
 interface Candidate extends RawKeyPoint {
   sentence: number;
   terms: Int32Array;
 }
 
-export function keyPoints(
-  sentenceLists: readonly string[][],
-  vocabulary: Vocabulary,
-  postings: readonly number[][],
-  weights: Float64Array,
-  total: number,
-  max: number,
-): RawKeyPoint[] {
+export function keyPoints(sentenceLists: readonly SentenceTerms[][], postings: readonly number[][], weights: Float64Array, total: number, max: number): RawKeyPoint[] {
   if (max === 0) return [];
   const n = sentenceLists.length;
   const counts = new Int32Array(n);
   const candidates: Candidate[] = [];
   for (let response = 0; response < n; response++) {
-    sentenceLists[response]!.forEach((text, sentence) => {
-      if (hasAnswerMarker(text.toLowerCase())) return;
-      const ids = new Set<number>();
-      for (const term of contentWords(words(text))) {
-        const id = vocabulary.find(term);
-        if (id !== undefined) ids.add(id);
-      }
-      if (ids.size < KEY_POINT_MIN_TOKENS) return;
-      const terms = Int32Array.from(ids).sort();
+    sentenceLists[response]!.forEach(({ text, terms, checkMarker }, sentence) => {
+      if (terms.length < KEY_POINT_MIN_TOKENS) return;
       for (const id of terms) for (const d of postings[id]!) counts[d]!++;
       const needed = KEY_POINT_COVERAGE * terms.length;
       const supporters: number[] = [];
@@ -51,7 +44,8 @@ export function keyPoints(
         counts[d] = 0;
       }
       const support = weight / total;
-      if (support > KEY_POINT_SUPPORT) candidates.push({ text, response, sentence, support, supporters, terms });
+      // The marker test last: it reads the sentence's text, and few sentences get this far.
+      if (support > KEY_POINT_SUPPORT && !(checkMarker && hasAnswerMarker(text.toLowerCase()))) candidates.push({ text, response, sentence, support, supporters, terms });
     });
   }
   candidates.sort((a, b) => b.support - a.support || a.response - b.response || a.sentence - b.sentence);

@@ -90,24 +90,35 @@ export function documentTerms(allWords: readonly string[]): string[] {
 
 const LIST_MARKER = /^(?:[-*•>#]+|\d{1,3}[.)])/u;
 
-/** Sentence text as shown: trimmed, without a leading list marker ("- ", "2) "). */
-function displaySentence(raw: string): string {
+/** A sentence as it stands in the text, as shown, and how many of its words the shown text drops (a "2)" list marker's number). */
+export interface Sentence {
+  raw: string;
+  text: string;
+  markerWords: number;
+}
+
+/** Trimmed, without a leading list marker ("- ", "2) "). */
+function displaySentence(raw: string): { text: string; markerWords: number } {
   const trimmed = trimSpace(raw);
   const marker = LIST_MARKER.exec(trimmed);
-  if (marker && trimmed.length > marker[0].length && isSpace(trimmed[marker[0].length]!)) return trimSpace(trimmed.slice(marker[0].length));
-  return trimmed;
+  if (marker && trimmed.length > marker[0].length && isSpace(trimmed[marker[0].length]!)) {
+    return { text: trimSpace(trimmed.slice(marker[0].length)), markerWords: marker[0].endsWith(".") || marker[0].endsWith(")") ? 1 : 0 };
+  }
+  return { text: trimmed, markerWords: 0 };
 }
 
 /**
  * Sentences: a text ends one at a line break, after "." "!" "?" "…" followed by
- * white space or the end, and after "。" "！" "？". Empty ones are skipped.
+ * white space or the end, and after "。" "！" "？". Every piece of the text is in
+ * one sentence (so their words, in order, are the text's words); the ones that
+ * show nothing are marked by an empty `text`.
  */
-export function sentences(text: string): string[] {
-  const out: string[] = [];
+export function splitSentences(text: string): Sentence[] {
+  const out: Sentence[] = [];
   let start = 0;
   const push = (end: number) => {
-    const s = displaySentence(text.slice(start, end));
-    if (s.length > 0) out.push(s);
+    const raw = text.slice(start, end);
+    out.push({ raw, ...displaySentence(raw) });
     start = end;
   };
   for (let i = 0; i < text.length; i++) {
@@ -118,4 +129,11 @@ export function sentences(text: string): string[] {
   }
   if (start < text.length) push(text.length);
   return out;
+}
+
+/** The sentences a text shows (empty ones dropped). */
+export function sentences(text: string): string[] {
+  return splitSentences(text)
+    .map((s) => s.text)
+    .filter((t) => t.length > 0);
 }

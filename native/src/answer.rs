@@ -8,20 +8,6 @@ use crate::number::{parse_leading_number, read_number};
 use crate::stop_words::is_stop_word;
 use crate::tokenize::{is_cjk, is_space, is_word_char, words};
 
-const MARKERS: [&str; 12] = [
-    "final answer",
-    "answer",
-    "correct option",
-    "correct choice",
-    "réponse",
-    "antwort",
-    "respuesta",
-    "risposta",
-    "resposta",
-    "答案",
-    "答え",
-    "回答",
-];
 const FILLER_CHARS: [char; 14] = ['*', '_', ':', '：', '=', '#', '>', '"', '\'', '`', '~', '≈', '–', '—'];
 const FILLER_WORDS: [&str; 17] = [
     "would be",
@@ -48,26 +34,45 @@ const NO: [&str; 7] = ["no", "false", "non", "nein", "não", "nao", "いいえ"]
 const TRAILING: [char; 11] = ['*', '_', '`', '"', '\'', '.', '!', '?', ':', ';', ','];
 const AFTER_LEADING_YES_NO: [char; 7] = [',', '.', '!', ';', ':', '—', '–'];
 
-/// Byte index just past the last answer marker in `lower`.
-fn after_last_marker(lower: &str) -> Option<usize> {
-    let mut best: Option<(usize, usize)> = None;
-    for marker in MARKERS {
+const MARKERS: [&str; 12] = [
+    "final answer",
+    "answer",
+    "correct option",
+    "correct choice",
+    "r\u{e9}ponse",
+    "antwort",
+    "respuesta",
+    "risposta",
+    "resposta",
+    "\u{7b54}\u{6848}",
+    "\u{7b54}\u{3048}",
+    "\u{56de}\u{7b54}",
+];
+
+/// The valid answer markers of `lower` as byte ranges, the last one first (by start;
+/// "final answer" and the "answer" inside it both count).
+fn marker_spans(lower: &str) -> impl Iterator<Item = (usize, usize)> {
+    static FINDERS: std::sync::OnceLock<Vec<memchr::memmem::Finder<'static>>> = std::sync::OnceLock::new();
+    let finders = FINDERS.get_or_init(|| MARKERS.iter().map(|m| memchr::memmem::Finder::new(m.as_bytes())).collect());
+    let mut spans: Vec<(usize, usize)> = Vec::new();
+    for (marker, finder) in MARKERS.iter().zip(finders) {
         let cjk = marker.chars().next().is_some_and(is_cjk);
-        // No marker overlaps itself, so right-to-left matches are the reference's lastIndexOf walk.
-        for (at, _) in lower.rmatch_indices(marker) {
-            if best.is_some_and(|(b, _)| at <= b) {
-                break;
-            }
+        for at in finder.find_iter(lower.as_bytes()) {
             let end = at + marker.len();
             let before = lower[..at].chars().next_back();
             let after = lower[end..].chars().next();
             if cjk || (!before.is_some_and(is_word_char) && !after.is_some_and(is_word_char)) {
-                best = Some((at, end));
-                break;
+                spans.push((at, end));
             }
         }
     }
-    best.map(|(_, end)| end)
+    spans.sort_unstable_by(|a, b| b.cmp(a));
+    spans.into_iter()
+}
+
+/// Byte index just past the last answer marker in `lower` (the one that starts last).
+fn after_last_marker(lower: &str) -> Option<usize> {
+    marker_spans(lower).next().map(|(_, end)| end)
 }
 
 pub fn has_answer_marker(lower: &str) -> bool {
@@ -263,16 +268,44 @@ fn concluding_number(last_sentence: &str) -> Option<FinalAnswer> {
 }
 
 /// The final answer of a response of `word_count` words (README §5, in its order).
+#[cfg(test)]
 pub fn final_answer(text: &str, word_count: usize, last_sentence: Option<&str>) -> Option<FinalAnswer> {
     let lower = text.to_lowercase();
-    let marker = after_last_marker(&lower);
+    final_answer_of(&lower, after_last_marker(&lower), word_count, last_sentence)
+}
+
+/// A response's lowercased text and its answer markers (byte ranges, last first), read once.
+pub struct LoweredResponse {
+    pub lower: String,
+    pub markers: Vec<(usize, usize)>,
+}
+
+impl LoweredResponse {
+    pub fn marker_end(&self) -> Option<usize> {
+        self.markers.first().map(|&(_, end)| end)
+    }
+}
+
+pub fn lowered(text: &str) -> LoweredResponse {
+    let lower = text.to_lowercase();
+    let markers = marker_spans(&lower).collect();
+    LoweredResponse { lower, markers }
+}
+
+/// The final answer, given the response read by `lowered`.
+pub fn final_answer_of(
+    lower: &str,
+    marker: Option<usize>,
+    word_count: usize,
+    last_sentence: Option<&str>,
+) -> Option<FinalAnswer> {
     if marker.is_some() || (1..=SHORT_RESPONSE_MAX_TOKENS).contains(&word_count) {
         let rest = code_points(&lower[marker.unwrap_or(0)..], 4 * MAX_ANSWER_CHARS);
         let from = skip_filler(&rest, 0);
         let end = (from + MAX_ANSWER_CHARS).min(rest.len());
         return read_answer(cut_answer(&rest[from..end]), false);
     }
-    bold_answer(&lower).or_else(|| leading_yes_no(&lower)).or_else(|| last_sentence.and_then(concluding_number))
+    bold_answer(lower).or_else(|| leading_yes_no(lower)).or_else(|| last_sentence.and_then(concluding_number))
 }
 
 /// Same answer, conflicting answers, or not comparable (README §2).
@@ -305,7 +338,7 @@ pub fn answer_relation(a: Option<&FinalAnswer>, b: Option<&FinalAnswer>) -> Rela
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::tokenize::sentences;
+    use crate::tokenize::tests::sentences;
 
     fn answer_of(text: &str) -> Option<(AnswerKind, String)> {
         let last = sentences(text).pop();

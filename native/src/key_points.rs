@@ -4,9 +4,15 @@ use crate::answer::has_answer_marker;
 use crate::constants::{KEY_POINT_COVERAGE, KEY_POINT_DUPLICATE_JACCARD, KEY_POINT_MIN_TOKENS, KEY_POINT_SUPPORT};
 use crate::engine::RawKeyPoint;
 use crate::similarity::jaccard;
-use crate::tokenize::{content_words, words};
 use rayon::prelude::*;
-use std::collections::HashMap;
+
+/// A sentence as key points need it: its text and distinct term numbers, ascending.
+pub struct SentenceTerms<'a> {
+    pub text: &'a str,
+    pub terms: Vec<u32>,
+    /// Whether the sentence states a final answer (has a marker); None: read its text to know.
+    pub states_answer: Option<bool>,
+}
 
 struct Candidate {
     point: RawKeyPoint,
@@ -14,11 +20,10 @@ struct Candidate {
     terms: Vec<u32>,
 }
 
-/// The candidates of one response's sentences.
+/// The candidates among one response's sentences.
 fn candidates_of(
     response: usize,
-    sentences: &[String],
-    vocabulary: &HashMap<String, u32>,
+    sentences: &[SentenceTerms<'_>],
     postings: &[Vec<u32>],
     weights: &[f64],
     total: f64,
@@ -26,23 +31,16 @@ fn candidates_of(
     let n = weights.len();
     let mut counts = vec![0u32; n];
     let mut out = Vec::new();
-    for (sentence, text) in sentences.iter().enumerate() {
-        if has_answer_marker(&text.to_lowercase()) {
+    for (sentence, s) in sentences.iter().enumerate() {
+        if s.terms.len() < KEY_POINT_MIN_TOKENS {
             continue;
         }
-        let mut terms: Vec<u32> =
-            content_words(&words(text)).iter().filter_map(|t| vocabulary.get(t).copied()).collect();
-        terms.sort_unstable();
-        terms.dedup();
-        if terms.len() < KEY_POINT_MIN_TOKENS {
-            continue;
-        }
-        for &id in &terms {
+        for &id in &s.terms {
             for &d in &postings[id as usize] {
                 counts[d as usize] += 1;
             }
         }
-        let needed = KEY_POINT_COVERAGE * terms.len() as f64;
+        let needed = KEY_POINT_COVERAGE * s.terms.len() as f64;
         let mut supporters = Vec::new();
         let mut weight = 0.0;
         for (d, count) in counts.iter_mut().enumerate() {
@@ -53,20 +51,18 @@ fn candidates_of(
             *count = 0;
         }
         let support = weight / total;
-        if support > KEY_POINT_SUPPORT {
-            out.push(Candidate {
-                point: RawKeyPoint { text: text.clone(), response, support, supporters },
-                sentence,
-                terms,
-            });
+        // The marker test last: it reads the sentence's text, and few sentences get this far.
+        if support > KEY_POINT_SUPPORT && !s.states_answer.unwrap_or_else(|| has_answer_marker(&s.text.to_lowercase()))
+        {
+            let point = RawKeyPoint { text: s.text.to_string(), response, support, supporters };
+            out.push(Candidate { point, sentence, terms: s.terms.clone() });
         }
     }
     out
 }
 
 pub fn key_points(
-    sentence_lists: &[Vec<String>],
-    vocabulary: &HashMap<String, u32>,
+    sentence_lists: &[Vec<SentenceTerms<'_>>],
     postings: &[Vec<u32>],
     weights: &[f64],
     total: f64,
@@ -76,8 +72,8 @@ pub fn key_points(
     if max == 0 {
         return Vec::new();
     }
-    let of = |(response, sentences): (usize, &Vec<String>)| {
-        candidates_of(response, sentences, vocabulary, postings, weights, total)
+    let of = |(response, sentences): (usize, &Vec<SentenceTerms<'_>>)| {
+        candidates_of(response, sentences, postings, weights, total)
     };
     let mut candidates: Vec<Candidate> = if parallel {
         sentence_lists.par_iter().enumerate().flat_map_iter(of).collect()

@@ -3,31 +3,135 @@
 //! when the input is large enough to pay for it; term numbering, clustering,
 //! ranking and the vote run in order. The result does not depend on the thread count.
 
-use crate::answer::{answer_relation, final_answer};
+use crate::answer::{answer_relation, final_answer_of, lowered};
 use crate::cluster::cluster_responses;
 use crate::engine::{FinalAnswer, Options, RawConsensus};
-use crate::key_points::key_points;
+use crate::key_points::{key_points, SentenceTerms};
 use crate::similarity::{count_terms, shingles, similarity_matrix, tfidf_vector};
-use crate::tokenize::{document_terms, sentences, words};
+use crate::stop_words::is_stop_word;
+use crate::tokenize::{for_each_word, split_sentences, stem_into};
 use crate::vote::vote;
 use rayon::prelude::*;
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 
-/// Below this much text, spreading work over threads costs more than it saves
-/// (measured with benchmarks/consensus: 5 × 1 KB runs fastest on one thread).
+/// Below this much text, spreading work over threads costs more than it saves.
 const PARALLEL_MIN_BYTES: usize = 16 * 1024;
 
+/// One response read once. Terms are numbered locally (`local`, in order of first
+/// appearance); the global numbering is made from these lists in response order.
 struct Prepared {
-    terms: Vec<String>,
-    sentences: Vec<String>,
+    local: Vec<String>,
+    /// The response's terms as local numbers.
+    terms: Vec<u32>,
+    sentences: Vec<ShownSentence>,
     answer: Option<FinalAnswer>,
 }
 
+/// A sentence a response shows: text, local term numbers, byte range in the response.
+struct ShownSentence {
+    terms: Vec<u32>,
+    /// Byte range of its text in the response.
+    range: (usize, usize),
+    /// Whether it states a final answer; None: to be read from its text when it matters.
+    states_answer: Option<bool>,
+}
+
+enum Markers {
+    None,
+    Placed,
+    Unplaced,
+}
+
+/// Local numbering of a response's terms.
+#[derive(Default)]
+struct LocalTerms {
+    ids: FxHashMap<String, u32>,
+}
+
+impl LocalTerms {
+    fn id(&mut self, term: &str) -> u32 {
+        if let Some(&id) = self.ids.get(term) {
+            return id;
+        }
+        let id = self.ids.len() as u32;
+        self.ids.insert(term.to_string(), id);
+        id
+    }
+
+    /// The terms in order of their numbers.
+    fn into_list(self) -> Vec<String> {
+        let mut list = vec![String::new(); self.ids.len()];
+        for (term, id) in self.ids {
+            list[id as usize] = term;
+        }
+        list
+    }
+}
+
+/// Words are read sentence by sentence (no sentence cuts a word, so the response's
+/// words are its sentences' words in order); terms are content words, stemmed, or
+/// all words stemmed when every word is a stop word.
 fn prepare(text: &str) -> Prepared {
-    let all = words(text);
-    let sentences = sentences(text);
-    let answer = final_answer(text, all.len(), sentences.last().map(String::as_str));
-    Prepared { terms: document_terms(&all), sentences, answer }
+    let mut local = LocalTerms::default();
+    let mut terms: Vec<u32> = Vec::new();
+    let mut all_words: Vec<String> = Vec::new();
+    let mut word_count = 0usize;
+    let mut sentences = Vec::new();
+    let mut last_shown: Option<&str> = None;
+    let mut stem_buffer = String::new();
+    for sentence in split_sentences(text) {
+        let mut sentence_terms = Vec::new();
+        let mut index = 0usize;
+        for_each_word(sentence.raw, |word| {
+            word_count += 1;
+            let term = stem_into(word, &mut stem_buffer);
+            // Kept only in case every word is a stop word (README §1); numbered only then.
+            if terms.is_empty() {
+                all_words.push(term.to_string());
+            }
+            if !is_stop_word(word) {
+                let id = local.id(term);
+                terms.push(id);
+                if index >= sentence.marker_words {
+                    sentence_terms.push(id);
+                }
+            }
+            index += 1;
+        });
+        if !sentence.text.is_empty() {
+            let start = sentence.text.as_ptr() as usize - text.as_ptr() as usize;
+            let range = (start, start + sentence.text.len());
+            sentences.push(ShownSentence { terms: sentence_terms, range, states_answer: None });
+            last_shown = Some(sentence.text);
+        }
+    }
+    if terms.is_empty() {
+        terms = all_words.iter().map(|w| local.id(w)).collect();
+    }
+    let read = lowered(text);
+    // A sentence states an answer when it holds a marker. Lowercasing an ASCII text keeps
+    // byte offsets, so its markers are placed without reading the sentence again (a marker
+    // inside a shown sentence is one in the text, and the other way round: README §4).
+    let markers = if read.markers.is_empty() {
+        Markers::None
+    } else if text.is_ascii() {
+        Markers::Placed
+    } else {
+        Markers::Unplaced
+    };
+    for sentence in &mut sentences {
+        sentence.states_answer = match markers {
+            Markers::None => Some(false),
+            Markers::Placed => Some(read.markers.iter().any(|&(a, b)| a >= sentence.range.0 && b <= sentence.range.1)),
+            Markers::Unplaced => None,
+        };
+    }
+    Prepared {
+        answer: final_answer_of(&read.lower, read.marker_end(), word_count, last_shown),
+        local: local.into_list(),
+        terms,
+        sentences,
+    }
 }
 
 /// `f` over `items`, in parallel or not, results in item order.
@@ -44,36 +148,41 @@ pub fn run(texts: &[String], weights: &[f64], options: &Options) -> RawConsensus
     let parallel = n > 1 && texts.iter().map(String::len).sum::<usize>() >= PARALLEL_MIN_BYTES;
     let prepared = map(parallel, texts, |t| prepare(t));
 
-    // Term numbers in order of first appearance, response 0 first.
-    let mut vocabulary: HashMap<String, u32> = HashMap::new();
-    let mut sentence_lists = Vec::with_capacity(n);
-    let mut answers = Vec::with_capacity(n);
-    let mut term_ids: Vec<Vec<u32>> = Vec::with_capacity(n);
-    for p in prepared {
-        let ids = p
-            .terms
-            .into_iter()
-            .map(|term| {
-                let next = vocabulary.len() as u32;
-                *vocabulary.entry(term).or_insert(next)
-            })
-            .collect();
-        term_ids.push(ids);
-        sentence_lists.push(p.sentences);
-        answers.push(p.answer);
-    }
+    // Global term numbers in order of first appearance, response 0 first: each
+    // response's local terms are already in that order.
+    let mut vocabulary: FxHashMap<&str, u32> = FxHashMap::default();
+    let global: Vec<Vec<u32>> = prepared
+        .iter()
+        .map(|p| {
+            p.local
+                .iter()
+                .map(|term| {
+                    let next = vocabulary.len() as u32;
+                    *vocabulary.entry(term.as_str()).or_insert(next)
+                })
+                .collect()
+        })
+        .collect();
+    let vocabulary_size = vocabulary.len();
+    let term_ids: Vec<Vec<u32>> =
+        prepared.iter().zip(&global).map(|(p, g)| p.terms.iter().map(|&l| g[l as usize]).collect()).collect();
 
     let counted = map(parallel, &term_ids, |terms| count_terms(terms));
-    let mut document_frequency = vec![0u32; vocabulary.len()];
-    let mut postings: Vec<Vec<u32>> = vec![Vec::new(); vocabulary.len()];
+    let mut document_frequency = vec![0u32; vocabulary_size];
+    let mut postings: Vec<Vec<u32>> = vec![Vec::new(); vocabulary_size];
     for (d, (ids, _)) in counted.iter().enumerate() {
         for &id in ids {
             document_frequency[id as usize] += 1;
             postings[id as usize].push(d as u32);
         }
     }
-    let vectors = map(parallel, &counted, |(ids, counts)| tfidf_vector(ids.clone(), counts, &document_frequency, n));
+    let vectors: Vec<_> = if parallel {
+        counted.into_par_iter().map(|(ids, counts)| tfidf_vector(ids, &counts, &document_frequency, n)).collect()
+    } else {
+        counted.into_iter().map(|(ids, counts)| tfidf_vector(ids, &counts, &document_frequency, n)).collect()
+    };
     let shingle_sets = map(parallel, &term_ids, |terms| shingles(terms));
+    let answers: Vec<Option<FinalAnswer>> = prepared.iter().map(|p| p.answer.clone()).collect();
     let matrix = similarity_matrix(
         &vectors,
         &shingle_sets,
@@ -85,8 +194,23 @@ pub fn run(texts: &[String], weights: &[f64], options: &Options) -> RawConsensus
     let (clusters, cluster_of) = cluster_responses(&matrix, weights, options.threshold);
     let total: f64 = weights.iter().sum();
     let consensus = clusters[0].representative;
-    let key_points =
-        key_points(&sentence_lists, &vocabulary, &postings, weights, total, options.max_key_points, parallel);
+    let sentence_terms: Vec<Vec<SentenceTerms>> = prepared
+        .iter()
+        .zip(&global)
+        .zip(texts)
+        .map(|((p, g), text)| {
+            p.sentences
+                .iter()
+                .map(|s| {
+                    let mut terms: Vec<u32> = s.terms.iter().map(|&l| g[l as usize]).collect();
+                    terms.sort_unstable();
+                    terms.dedup();
+                    SentenceTerms { text: &text[s.range.0..s.range.1], terms, states_answer: s.states_answer }
+                })
+                .collect()
+        })
+        .collect();
+    let key_points = key_points(&sentence_terms, &postings, weights, total, options.max_key_points, parallel);
     let vote = vote(&answers, weights, total);
     RawConsensus {
         consensus,

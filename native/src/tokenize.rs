@@ -1,7 +1,5 @@
 //! Words, terms and sentences (native/README.md §1; lib/consensus/tokenize.ts).
 
-use crate::stop_words::is_stop_word;
-
 /// Han, Hiragana and Katakana: a word per character.
 pub fn is_cjk(c: char) -> bool {
     matches!(c as u32,
@@ -26,102 +24,118 @@ pub fn trim_space(s: &str) -> &str {
     s.trim_matches(is_space)
 }
 
-fn lowercase_into(word: &str, out: &mut Vec<String>) {
-    if word.is_ascii() {
-        out.push(word.to_ascii_lowercase());
+/// Calls `f` with each lowercased word of `text`, in order. A word without
+/// apostrophes or capitals is passed as a slice of `text`; others go through one
+/// reused buffer.
+pub fn for_each_word(text: &str, mut f: impl FnMut(&str)) {
+    let bytes = text.as_bytes();
+    let mut buffer = String::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        let c = char_at(text, i);
+        let width = c.len_utf8();
+        if is_cjk(c) {
+            f(&text[i..i + width]);
+            i += width;
+            continue;
+        }
+        if !is_word_char(c) {
+            i += width;
+            continue;
+        }
+        // The word: word characters, and apostrophes with a word character after them.
+        let start = i;
+        let mut end = i + width;
+        let mut apostrophes = false;
+        while end < bytes.len() {
+            let n = char_at(text, end);
+            if is_word_char(n) && !is_cjk(n) {
+                end += n.len_utf8();
+            } else if is_apostrophe(n) && end + n.len_utf8() < bytes.len() && {
+                let m = char_at(text, end + n.len_utf8());
+                is_word_char(m) && !is_cjk(m)
+            } {
+                apostrophes = true;
+                end += n.len_utf8();
+            } else {
+                break;
+            }
+        }
+        let word = &text[start..end];
+        i = end;
+        if !apostrophes && word.bytes().all(|b| !b.is_ascii_uppercase() && b < 0x80) {
+            f(word);
+            continue;
+        }
+        buffer.clear();
+        let joined: String;
+        let plain = if apostrophes {
+            joined = word.chars().filter(|&c| !is_apostrophe(c)).collect();
+            joined.as_str()
+        } else {
+            word
+        };
+        if plain.is_ascii() {
+            buffer.push_str(plain);
+            buffer.make_ascii_lowercase();
+        } else {
+            buffer.push_str(&plain.to_lowercase());
+        }
+        f(&buffer);
+    }
+}
+
+/// The char starting at byte `i` of `text` (a char boundary), ASCII first.
+fn char_at(text: &str, i: usize) -> char {
+    let b = text.as_bytes()[i];
+    if b < 0x80 {
+        b as char
     } else {
-        out.push(word.to_lowercase());
+        text[i..].chars().next().expect("a char boundary inside the text")
     }
 }
 
 /// The lowercased words of a text, in order.
 pub fn words(text: &str) -> Vec<String> {
     let mut out = Vec::new();
-    let mut current = String::new();
-    let mut chars = text.chars().peekable();
-    while let Some(c) = chars.next() {
-        if is_cjk(c) {
-            out.push(c.to_string());
-            continue;
-        }
-        if !is_word_char(c) {
-            continue;
-        }
-        current.clear();
-        current.push(c);
-        loop {
-            match chars.peek() {
-                Some(&n) if is_word_char(n) && !is_cjk(n) => {
-                    current.push(n);
-                    chars.next();
-                }
-                Some(&n) if is_apostrophe(n) => {
-                    // Joins only when a word character follows: look one further.
-                    let mut ahead = chars.clone();
-                    ahead.next();
-                    match ahead.next() {
-                        Some(m) if is_word_char(m) && !is_cjk(m) => {
-                            chars.next();
-                        }
-                        _ => break,
-                    }
-                }
-                _ => break,
-            }
-        }
-        lowercase_into(&current, &mut out);
-    }
+    for_each_word(text, |w| out.push(w.to_string()));
     out
 }
 
-/// Harman's S-stemmer on ASCII words of four letters or more; "-is" words kept.
-pub fn stem(word: &str) -> String {
+/// Harman's S-stemmer (README §1) on ASCII words of four letters or more: the
+/// stem, written into `buffer` when it differs, else the word itself.
+pub fn stem_into<'a>(word: &'a str, buffer: &'a mut String) -> &'a str {
     if word.len() < 4 || !word.bytes().all(|b| b.is_ascii_lowercase()) {
-        return word.to_string();
+        return word;
     }
     if word.ends_with("ies") && !word.ends_with("eies") && !word.ends_with("aies") {
-        return format!("{}y", &word[..word.len() - 3]);
+        buffer.clear();
+        buffer.push_str(&word[..word.len() - 3]);
+        buffer.push('y');
+        return buffer;
     }
-    if word.ends_with("es") && !word.ends_with("aes") && !word.ends_with("ees") && !word.ends_with("oes") {
-        return word[..word.len() - 1].to_string();
-    }
-    if word.ends_with('s') && !word.ends_with("us") && !word.ends_with("ss") && !word.ends_with("is") {
-        return word[..word.len() - 1].to_string();
-    }
-    word.to_string()
-}
-
-/// Words without stop words, stemmed.
-pub fn content_words(all: &[String]) -> Vec<String> {
-    all.iter().filter(|w| !is_stop_word(w)).map(|w| stem(w)).collect()
-}
-
-/// A response's terms: content words, or all words stemmed when every word is a stop word.
-pub fn document_terms(all: &[String]) -> Vec<String> {
-    let content = content_words(all);
-    if !content.is_empty() || all.is_empty() {
-        content
-    } else {
-        all.iter().map(|w| stem(w)).collect()
-    }
+    // "-es" → "-e" and "-s" → "" both drop the last letter.
+    let es = word.ends_with("es") && !word.ends_with("aes") && !word.ends_with("ees") && !word.ends_with("oes");
+    let s = !es && word.ends_with('s') && !word.ends_with("us") && !word.ends_with("ss") && !word.ends_with("is");
+    let cut = usize::from(es || s);
+    &word[..word.len() - cut]
 }
 
 /// Length in chars of a leading list marker (`-`/`*`/`•`/`>`/`#` run, or 1–3 digits and `.`/`)`).
 fn list_marker_len(s: &str) -> usize {
-    let chars: Vec<char> = s.chars().take(5).collect();
-    let run = chars.iter().take_while(|c| matches!(c, '-' | '*' | '•' | '>' | '#')).count();
-    if run > 0 {
-        // The run may be longer than the five chars looked at.
-        return s.chars().take_while(|c| matches!(c, '-' | '*' | '•' | '>' | '#')).count();
+    let bullets = s.chars().take_while(|c| matches!(c, '-' | '*' | '•' | '>' | '#')).count();
+    if bullets > 0 {
+        return bullets;
     }
-    let digits = chars.iter().take_while(|c| c.is_ascii_digit()).count();
-    if (1..=3).contains(&digits) && matches!(chars.get(digits), Some('.') | Some(')')) {
+    let digits = s.bytes().take_while(u8::is_ascii_digit).count();
+    if (1..=3).contains(&digits) && matches!(s.as_bytes().get(digits), Some(b'.') | Some(b')')) {
         return digits + 1;
     }
     0
 }
 
-fn display_sentence(raw: &str) -> &str {
+/// Trimmed, without a leading list marker; and how many words the marker had (a "2)" has one).
+fn display_sentence(raw: &str) -> (&str, usize) {
     let trimmed = trim_space(raw);
     let marker = list_marker_len(trimmed);
     if marker > 0 {
@@ -131,34 +145,51 @@ fn display_sentence(raw: &str) -> &str {
         }
         let after = rest.as_str();
         if after.chars().next().is_some_and(is_space) {
-            return trim_space(after);
+            let digits = trimmed.starts_with(|c: char| c.is_ascii_digit());
+            return (trim_space(after), usize::from(digits));
         }
     }
-    trimmed
+    (trimmed, 0)
+}
+
+/// A sentence as it stands in the text, as shown, and the words the shown text drops.
+pub struct Sentence<'a> {
+    pub raw: &'a str,
+    pub text: &'a str,
+    pub marker_words: usize,
 }
 
 /// Sentences: cut at line breaks, after `.` `!` `?` `…` before white space or the end, after `。！？`.
-pub fn sentences(text: &str) -> Vec<String> {
+/// Every piece of the text is in one sentence; those that show nothing have an empty `text`.
+pub fn split_sentences(text: &str) -> Vec<Sentence<'_>> {
     let mut out = Vec::new();
     let mut start = 0;
     let mut push = |end: usize, start: &mut usize| {
-        let s = display_sentence(&text[*start..end]);
-        if !s.is_empty() {
-            out.push(s.to_string());
-        }
+        let raw = &text[*start..end];
+        let (shown, marker_words) = display_sentence(raw);
+        out.push(Sentence { raw, text: shown, marker_words });
         *start = end;
     };
-    let mut iter = text.char_indices().peekable();
-    while let Some((i, c)) = iter.next() {
+    // Every terminator is ASCII or starts with byte 0xE2 (…) or 0xE3/0xEF (。！？): other bytes are skipped unread.
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        if !matches!(b, b'\n' | b'.' | b'!' | b'?' | 0xE2 | 0xE3 | 0xEF) {
+            i += 1;
+            continue;
+        }
+        let c = char_at(text, i);
         let end = i + c.len_utf8();
         let cut = match c {
             '\n' | '。' | '！' | '？' => true,
-            '.' | '!' | '?' | '…' => iter.peek().is_none_or(|&(_, n)| is_space(n)),
+            '.' | '!' | '?' | '…' => end == bytes.len() || is_space(char_at(text, end)),
             _ => false,
         };
         if cut {
             push(end, &mut start);
         }
+        i = end;
     }
     if start < text.len() {
         push(text.len(), &mut start);
@@ -167,8 +198,27 @@ pub fn sentences(text: &str) -> Vec<String> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
+    use crate::stop_words::is_stop_word;
+
+    pub(crate) fn stem(word: &str) -> String {
+        let mut buffer = String::new();
+        stem_into(word, &mut buffer).to_string()
+    }
+
+    fn document_terms(all: &[String]) -> Vec<String> {
+        let content: Vec<String> = all.iter().filter(|w| !is_stop_word(w)).map(|w| stem(w)).collect();
+        if !content.is_empty() || all.is_empty() {
+            content
+        } else {
+            all.iter().map(|w| stem(w)).collect()
+        }
+    }
+
+    pub(crate) fn sentences(text: &str) -> Vec<String> {
+        split_sentences(text).into_iter().filter(|s| !s.text.is_empty()).map(|s| s.text.to_string()).collect()
+    }
 
     #[test]
     fn words_of_any_script() {
