@@ -79,7 +79,7 @@ export function consensusRaw(texts: readonly string[], weights: Float64Array, op
     clusterOf,
     similarity: Array.from({ length: n }, (_, i) => matrix[i * n + consensus]!),
     answers,
-    keyPoints: keyPoints(sentenceTerms, postings, weights, total, options.maxKeyPoints),
+    keyPoints: keyPoints(sentenceTerms, clusters[0]!.members, postings, weights, total, options.maxKeyPoints),
     vote: vote(answers, weights, total),
   };
 }

@@ -4,8 +4,8 @@ import { jaccard } from "./similarity";
 import type { RawKeyPoint } from "./types";
 
 /**
- * Key points: sentences that most experts' responses cover (native/README.md,
- * "Key points"). An expert supports a sentence when its response contains at
+ * Key points: sentences of the consensus that most experts' responses cover
+ * (native/README.md, "Key points"). An expert supports a sentence when its response contains at
  * least KEY_POINT_COVERAGE of the sentence's content words; a sentence whose
  * supporters hold more than KEY_POINT_SUPPORT of the weight is a key point.
  * Best supported first; a sentence saying what a chosen one already says is skipped.
@@ -24,12 +24,13 @@ interface Candidate extends RawKeyPoint {
   terms: Int32Array;
 }
 
-export function keyPoints(sentenceLists: readonly SentenceTerms[][], postings: readonly number[][], weights: Float64Array, total: number, max: number): RawKeyPoint[] {
+/** Candidate sentences come from `authors` (the winning cluster's members); any expert may support them. */
+export function keyPoints(sentenceLists: readonly SentenceTerms[][], authors: readonly number[], postings: readonly number[][], weights: Float64Array, total: number, max: number): RawKeyPoint[] {
   if (max === 0) return [];
   const n = sentenceLists.length;
   const counts = new Int32Array(n);
   const candidates: Candidate[] = [];
-  for (let response = 0; response < n; response++) {
+  for (const response of authors) {
     sentenceLists[response]!.forEach(({ text, terms, checkMarker }, sentence) => {
       if (terms.length < KEY_POINT_MIN_TOKENS) return;
       for (const id of terms) for (const d of postings[id]!) counts[d]!++;

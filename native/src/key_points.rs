@@ -61,8 +61,10 @@ fn candidates_of(
     out
 }
 
+/// Candidate sentences come from `authors` (the winning cluster's members); any expert may support them.
 pub fn key_points(
     sentence_lists: &[Vec<SentenceTerms<'_>>],
+    authors: &[usize],
     postings: &[Vec<u32>],
     weights: &[f64],
     total: f64,
@@ -72,14 +74,9 @@ pub fn key_points(
     if max == 0 {
         return Vec::new();
     }
-    let of = |(response, sentences): (usize, &Vec<SentenceTerms<'_>>)| {
-        candidates_of(response, sentences, postings, weights, total)
-    };
-    let mut candidates: Vec<Candidate> = if parallel {
-        sentence_lists.par_iter().enumerate().flat_map_iter(of).collect()
-    } else {
-        sentence_lists.iter().enumerate().flat_map(of).collect()
-    };
+    let of = |&response: &usize| candidates_of(response, &sentence_lists[response], postings, weights, total);
+    let mut candidates: Vec<Candidate> =
+        if parallel { authors.par_iter().flat_map_iter(of).collect() } else { authors.iter().flat_map(of).collect() };
     candidates.sort_by(|a, b| {
         b.point
             .support

@@ -8,6 +8,7 @@ use napi::{Env, Error, Result, Status, Task};
 use napi_derive::napi;
 
 mod answer;
+mod background;
 mod cluster;
 mod constants;
 pub mod engine;
@@ -175,7 +176,7 @@ impl Task for ConsensusTask {
     type JsValue = RawConsensus;
 
     fn compute(&mut self) -> Result<Self::Output> {
-        run(&self.texts, &self.weights, &self.options)
+        background::in_background(|| run(&self.texts, &self.weights, &self.options))
     }
 
     fn resolve(&mut self, _env: Env, output: Self::Output) -> Result<Self::JsValue> {

@@ -134,6 +134,16 @@ fn prepare(text: &str) -> Prepared {
     }
 }
 
+/// The worker pool, set up once: one thread per core, in the background (background.rs).
+fn ensure_pool() {
+    static POOL: std::sync::Once = std::sync::Once::new();
+    POOL.call_once(|| {
+        // Fails only when the global pool exists already (then it is used as it is).
+        let _ =
+            rayon::ThreadPoolBuilder::new().start_handler(|_| crate::background::lower_current_thread()).build_global();
+    });
+}
+
 /// `f` over `items`, in parallel or not, results in item order.
 fn map<T: Sync, R: Send>(parallel: bool, items: &[T], f: impl Fn(&T) -> R + Sync + Send) -> Vec<R> {
     if parallel {
@@ -146,6 +156,9 @@ fn map<T: Sync, R: Send>(parallel: bool, items: &[T], f: impl Fn(&T) -> R + Sync
 pub fn run(texts: &[String], weights: &[f64], options: &Options) -> RawConsensus {
     let n = texts.len();
     let parallel = n > 1 && texts.iter().map(String::len).sum::<usize>() >= PARALLEL_MIN_BYTES;
+    if parallel {
+        ensure_pool();
+    }
     let prepared = map(parallel, texts, |t| prepare(t));
 
     // Global term numbers in order of first appearance, response 0 first: each
@@ -210,7 +223,8 @@ pub fn run(texts: &[String], weights: &[f64], options: &Options) -> RawConsensus
                 .collect()
         })
         .collect();
-    let key_points = key_points(&sentence_terms, &postings, weights, total, options.max_key_points, parallel);
+    let key_points =
+        key_points(&sentence_terms, &clusters[0].members, &postings, weights, total, options.max_key_points, parallel);
     let vote = vote(&answers, weights, total);
     RawConsensus {
         consensus,

@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parse } from "yaml";
 import { loadConfig } from "../../../config";
+import { packageInfo } from "../../../lib/package-info";
 
 interface ComposeService {
   image?: string;
@@ -56,5 +57,12 @@ describe("docker-compose.yml", () => {
   it("publishes each node's API on its own host port", () => {
     const hostPorts = coreNodes.map(([, n]) => n.ports!.find((p) => p.endsWith(":3000"))!.split(":")[0]);
     expect(new Set(hostPorts).size).toBe(coreNodes.length);
+  });
+
+  it("the image builds the native consensus addon and ships it next to dist/", () => {
+    const dockerfile = readFileSync(join(packageInfo().root, "Dockerfile"), "utf8");
+    expect(dockerfile).toMatch(/rustup/);
+    expect(dockerfile).toMatch(/RUN npm run build/);
+    expect(dockerfile).toMatch(/COPY --from=build [^\n]*\/app\/native\/index\.js[^\n]*\/app\/native\/\*\.node \.\/native\//);
   });
 });

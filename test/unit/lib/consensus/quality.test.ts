@@ -1,4 +1,4 @@
-import { consensusReference, type ConsensusResult } from "../../../../lib/consensus";
+import { consensusReference, createConsensus, type ConsensusResult } from "../../../../lib/consensus";
 import { loadConsensusFixtures, type ConsensusFixture } from "../../../helpers/consensus-fixtures";
 
 /**
@@ -14,7 +14,7 @@ interface Verdict {
   recall: number;
 }
 
-export function judge(set: ConsensusFixture, result: ConsensusResult): Verdict {
+function judge(set: ConsensusFixture, result: ConsensusResult): Verdict {
   const majority = new Set(set.majority);
   const winners = result.clusters[0]!.members;
   return {
@@ -24,7 +24,7 @@ export function judge(set: ConsensusFixture, result: ConsensusResult): Verdict {
   };
 }
 
-export function summarise(engine: string, verdicts: Verdict[], failures: string[]): { rate: number; line: string } {
+function summarise(engine: string, verdicts: Verdict[], failures: string[]): { rate: number; line: string } {
   const right = verdicts.filter((v) => v.majority && v.answer).length;
   const rate = right / verdicts.length;
   const recall = verdicts.reduce((s, v) => s + v.recall, 0) / verdicts.length;
@@ -44,14 +44,18 @@ describe("consensus quality on the labelled fixtures", () => {
     expect(new Set(sets.map((s) => s.category))).toEqual(new Set(["paraphrase", "substantive-disagreement", "one-dissenter", "numeric-formats", "multiple-choice", "yes-no"]));
   });
 
-  it("picks the labelled majority and final answer in at least 95 % of the sets (reference engine)", () => {
+  it.each(["native", "reference"] as const)("picks the labelled majority and final answer in at least 95 %% of the sets (%s engine)", async (engine) => {
+    const native = createConsensus();
+    expect(native.engine).toBe("native");
     const failures: string[] = [];
-    const verdicts = sets.map((set) => {
-      const verdict = judge(set, consensusReference(set.responses));
+    const verdicts: Verdict[] = [];
+    for (const set of sets) {
+      const result = engine === "native" ? await native(set.responses) : consensusReference(set.responses);
+      const verdict = judge(set, result);
       if (!verdict.majority || !verdict.answer) failures.push(set.name);
-      return verdict;
-    });
-    const { rate, line } = summarise("reference", verdicts, failures);
+      verdicts.push(verdict);
+    }
+    const { rate, line } = summarise(engine, verdicts, failures);
     console.log(line);
     expect(rate).toBeGreaterThanOrEqual(0.95);
   });

@@ -1,0 +1,64 @@
+import { execFileSync } from "node:child_process";
+import { join } from "node:path";
+import { consensusReference, createConsensus, type ExpertResponse } from "../../../../lib/consensus";
+import { responseSet } from "../../../../benchmarks/consensus-corpus";
+
+/**
+ * The native engine at run time: it keeps the event loop free while it works,
+ * it does not leak over many calls, and when it cannot load, the reference
+ * takes over after one loud warning.
+ */
+
+/** Runs test/fixtures/consensus-timer-lag.js in a process of its own: how late a 1 ms timer fired. */
+function timerLag(engine: "native" | "reference"): { engine: string; worstLagMs: number; p99LagMs: number } {
+  const script = join(__dirname, "..", "..", "..", "fixtures", "consensus-timer-lag.js");
+  return JSON.parse(execFileSync(process.execPath, [script, engine], { encoding: "utf8" })) as { engine: string; worstLagMs: number; p99LagMs: number };
+}
+
+describe("the native engine at run time", () => {
+  const native = createConsensus();
+
+  it("loads", () => {
+    expect(native.engine).toBe("native");
+  });
+
+  it("keeps timer lag under 10 ms while 64 responses of 16 KB are aggregated", () => {
+    const lag = timerLag("native");
+    console.log(`timer lag during native aggregation of 64 × 16 KB: worst ${lag.worstLagMs.toFixed(2)} ms, p99 ${lag.p99LagMs.toFixed(2)} ms`);
+    expect(lag.engine).toBe("native");
+    expect(lag.worstLagMs).toBeLessThan(10);
+  });
+
+  it("(the same measure catches an engine that blocks: the reference on the event loop)", () => {
+    expect(timerLag("reference").worstLagMs).toBeGreaterThan(10);
+  });
+
+  it("grows RSS by less than 10 % over 100 000 aggregations after warm-up", async () => {
+    const small: ExpertResponse[] = responseSet(3, 300, 11);
+    const batch = async (calls: number) => {
+      for (let i = 0; i < calls; i += 16) await Promise.all(Array.from({ length: 16 }, () => native(small)));
+    };
+    await batch(10_000);
+    const before = process.memoryUsage().rss;
+    await batch(100_000);
+    const after = process.memoryUsage().rss;
+    const growth = (after - before) / before;
+    console.log(`RSS over 100 000 aggregations: ${(before / 2 ** 20).toFixed(1)} MiB → ${(after / 2 ** 20).toFixed(1)} MiB (${(growth * 100).toFixed(1)} %)`);
+    expect(growth).toBeLessThan(0.1);
+  });
+});
+
+describe("without the addon", () => {
+  it("falls back to the reference after one loud warning that says how to fix it", async () => {
+    const warnings: string[] = [];
+    const engine = createConsensus({ nativePath: "/nonexistent/native/index.js", logger: { warn: (m: string) => warnings.push(m) } });
+    expect(engine.engine).toBe("reference");
+    const responses = responseSet(4, 600, 3);
+    const result = await engine(responses);
+    await engine(responses);
+    expect(result.engine).toBe("reference");
+    expect(result).toEqual({ ...consensusReference(responses), engine: "reference" });
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatch(/native consensus engine could not be loaded .*npm run build:native/);
+  });
+});
