@@ -270,10 +270,16 @@ mod tests {
             .map(|i| format!("Response {i} says the answer is {} because of reason {}. ", i % 3, i % 5).repeat(60))
             .collect();
         let weights = vec![1.0; many.len()];
-        let parallel = consensus(&many, &weights, &OPTIONS).unwrap();
-        let pool = rayon::ThreadPoolBuilder::new().num_threads(1).build().unwrap();
-        let sequential = pool.install(|| consensus(&many, &weights, &OPTIONS).unwrap());
-        assert_eq!(parallel, sequential);
+        // The background pool (one thread per core), one thread doing the parallel steps, and the sequential path.
+        let pooled = consensus(&many, &weights, &OPTIONS).unwrap();
+        let one_thread = rayon::ThreadPoolBuilder::new().num_threads(1).build().unwrap();
+        let single = one_thread.install(|| crate::pipeline::compute(&many, &weights, &OPTIONS, true));
+        let four_threads = rayon::ThreadPoolBuilder::new().num_threads(4).build().unwrap();
+        let four = four_threads.install(|| crate::pipeline::compute(&many, &weights, &OPTIONS, true));
+        let sequential = crate::pipeline::compute(&many, &weights, &OPTIONS, false);
+        assert_eq!(pooled, single);
+        assert_eq!(pooled, four);
+        assert_eq!(pooled, sequential);
     }
 
     #[test]

@@ -176,7 +176,7 @@ impl Task for ConsensusTask {
     type JsValue = RawConsensus;
 
     fn compute(&mut self) -> Result<Self::Output> {
-        background::in_background(|| run(&self.texts, &self.weights, &self.options))
+        run(&self.texts, &self.weights, &self.options)
     }
 
     fn resolve(&mut self, _env: Env, output: Self::Output) -> Result<Self::JsValue> {

@@ -32,6 +32,11 @@ pub fn for_each_word(text: &str, mut f: impl FnMut(&str)) {
     let mut buffer = String::new();
     let mut i = 0;
     while i < bytes.len() {
+        // ASCII first: a table lookup per byte, no decoding.
+        if bytes[i] < 0x80 && !ASCII_WORD[bytes[i] as usize] {
+            i += 1;
+            continue;
+        }
         let c = char_at(text, i);
         let width = c.len_utf8();
         if is_cjk(c) {
@@ -47,9 +52,17 @@ pub fn for_each_word(text: &str, mut f: impl FnMut(&str)) {
         let start = i;
         let mut end = i + width;
         let mut apostrophes = false;
+        let mut plain_lowercase_ascii = c.is_ascii_lowercase() || c.is_ascii_digit();
         while end < bytes.len() {
+            let b = bytes[end];
+            if b < 0x80 && ASCII_WORD[b as usize] {
+                plain_lowercase_ascii &= !b.is_ascii_uppercase();
+                end += 1;
+                continue;
+            }
             let n = char_at(text, end);
-            if is_word_char(n) && !is_cjk(n) {
+            if b >= 0x80 && is_word_char(n) && !is_cjk(n) {
+                plain_lowercase_ascii = false;
                 end += n.len_utf8();
             } else if is_apostrophe(n) && end + n.len_utf8() < bytes.len() && {
                 let m = char_at(text, end + n.len_utf8());
@@ -63,7 +76,7 @@ pub fn for_each_word(text: &str, mut f: impl FnMut(&str)) {
         }
         let word = &text[start..end];
         i = end;
-        if !apostrophes && word.bytes().all(|b| !b.is_ascii_uppercase() && b < 0x80) {
+        if plain_lowercase_ascii && !apostrophes {
             f(word);
             continue;
         }
@@ -84,6 +97,17 @@ pub fn for_each_word(text: &str, mut f: impl FnMut(&str)) {
         f(&buffer);
     }
 }
+
+/// ASCII letters and digits: the word characters below 0x80.
+const ASCII_WORD: [bool; 128] = {
+    let mut table = [false; 128];
+    let mut b = 0;
+    while b < 128 {
+        table[b] = (b as u8).is_ascii_alphanumeric();
+        b += 1;
+    }
+    table
+};
 
 /// The char starting at byte `i` of `text` (a char boundary), ASCII first.
 fn char_at(text: &str, i: usize) -> char {
