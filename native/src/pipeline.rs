@@ -80,18 +80,27 @@ fn prepare(text: &str) -> Prepared {
     let mut sentences = Vec::new();
     let mut last_shown: Option<&str> = None;
     let mut stem_buffer = String::new();
+    let mut seen: FxHashMap<String, Option<u32>> = FxHashMap::default();
     for sentence in split_sentences(text) {
         let mut sentence_terms = Vec::new();
         let mut index = 0usize;
         for_each_word(sentence.raw, |word| {
             word_count += 1;
-            let term = stem_into(word, &mut stem_buffer);
             // Kept only in case every word is a stop word (README §1); numbered only then.
             if terms.is_empty() {
-                all_words.push(term.to_string());
+                all_words.push(stem_into(word, &mut stem_buffer).to_string());
             }
-            if !is_stop_word(word) {
-                let id = local.id(term);
+            // Each distinct word is looked at once: stop word or the number of its stem.
+            let term = match seen.get(word) {
+                Some(&term) => term,
+                None => {
+                    let term =
+                        if is_stop_word(word) { None } else { Some(local.id(stem_into(word, &mut stem_buffer))) };
+                    seen.insert(word.to_string(), term);
+                    term
+                }
+            };
+            if let Some(id) = term {
                 terms.push(id);
                 if index >= sentence.marker_words {
                     sentence_terms.push(id);
@@ -205,22 +214,32 @@ pub(crate) fn compute(texts: &[String], weights: &[f64], options: &Options, para
     let (clusters, cluster_of) = cluster_responses(&matrix, weights, options.threshold);
     let total: f64 = weights.iter().sum();
     let consensus = clusters[0].representative;
-    let sentence_terms: Vec<Vec<SentenceTerms>> = prepared
-        .iter()
-        .zip(&global)
-        .zip(texts)
-        .map(|((p, g), text)| {
-            p.sentences
-                .iter()
-                .map(|s| {
-                    let mut terms: Vec<u32> = s.terms.iter().map(|&l| g[l as usize]).collect();
-                    terms.sort_unstable();
-                    terms.dedup();
-                    SentenceTerms { text: &text[s.range.0..s.range.1], terms, states_answer: s.states_answer }
-                })
-                .collect()
-        })
-        .collect();
+    // Key-point candidates come from the winning cluster only: only its responses' sentences are needed.
+    let mut author = vec![false; n];
+    for &i in &clusters[0].members {
+        author[i] = true;
+    }
+    let sentence_terms_of = |i: usize| -> Vec<SentenceTerms> {
+        if !author[i] {
+            return Vec::new();
+        }
+        let global = &global[i];
+        prepared[i]
+            .sentences
+            .iter()
+            .map(|s| {
+                let mut terms: Vec<u32> = s.terms.iter().map(|&l| global[l as usize]).collect();
+                terms.sort_unstable();
+                terms.dedup();
+                SentenceTerms { text: &texts[i][s.range.0..s.range.1], terms, states_answer: s.states_answer }
+            })
+            .collect()
+    };
+    let sentence_terms: Vec<Vec<SentenceTerms>> = if parallel {
+        (0..n).into_par_iter().map(sentence_terms_of).collect()
+    } else {
+        (0..n).map(sentence_terms_of).collect()
+    };
     let key_points =
         key_points(&sentence_terms, &clusters[0].members, &postings, weights, total, options.max_key_points, parallel);
     let vote = vote(&answers, weights, total);
