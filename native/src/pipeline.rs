@@ -9,7 +9,7 @@ use crate::engine::{FinalAnswer, Options, RawConsensus};
 use crate::key_points::{key_points, SentenceTerms};
 use crate::similarity::{count_terms, shingles, similarity_matrix, tfidf_vector};
 use crate::stop_words::is_stop_word;
-use crate::tokenize::{for_each_word, split_sentences, stem_into};
+use crate::tokenize::{display_sentence, scan, stem_into, Piece};
 use crate::vote::vote;
 use rayon::prelude::*;
 use rustc_hash::FxHashMap;
@@ -69,52 +69,116 @@ impl LocalTerms {
     }
 }
 
-/// Words are read sentence by sentence (no sentence cuts a word, so the response's
-/// words are its sentences' words in order); terms are content words, stemmed, or
-/// all words stemmed when every word is a stop word.
-fn prepare(text: &str) -> Prepared {
-    let mut local = LocalTerms::default();
-    let mut terms: Vec<u32> = Vec::new();
-    let mut all_words: Vec<String> = Vec::new();
-    let mut word_count = 0usize;
-    let mut sentences = Vec::new();
-    let mut last_shown: Option<&str> = None;
-    let mut stem_buffer = String::new();
-    let mut seen: FxHashMap<String, Option<u32>> = FxHashMap::default();
-    for sentence in split_sentences(text) {
-        let mut sentence_terms = Vec::new();
-        let mut index = 0usize;
-        for_each_word(sentence.raw, |word| {
-            word_count += 1;
-            // Kept only in case every word is a stop word (README §1); numbered only then.
-            if terms.is_empty() {
-                all_words.push(stem_into(word, &mut stem_buffer).to_string());
-            }
-            // Each distinct word is looked at once: stop word or the number of its stem.
-            let term = match seen.get(word) {
-                Some(&term) => term,
-                None => {
-                    let term =
-                        if is_stop_word(word) { None } else { Some(local.id(stem_into(word, &mut stem_buffer))) };
-                    seen.insert(word.to_string(), term);
-                    term
-                }
-            };
-            if let Some(id) = term {
-                terms.push(id);
-                if index >= sentence.marker_words {
-                    sentence_terms.push(id);
-                }
-            }
-            index += 1;
-        });
-        if !sentence.text.is_empty() {
-            let start = sentence.text.as_ptr() as usize - text.as_ptr() as usize;
-            let range = (start, start + sentence.text.len());
-            sentences.push(ShownSentence { terms: sentence_terms, range, states_answer: None });
-            last_shown = Some(sentence.text);
+/// Reads one response in one pass (`scan`): its terms, its shown sentences with
+/// theirs, its word count. Each distinct word is classified once (stop word, or the
+/// number of its stem); words standing in the text as they are need no copy.
+struct Reader<'t> {
+    text: &'t str,
+    local: LocalTerms,
+    in_text: FxHashMap<&'t str, Option<u32>>,
+    rewritten: FxHashMap<String, Option<u32>>,
+    stem_buffer: String,
+    terms: Vec<u32>,
+    /// Every word, stemmed, kept only while no content word has come (README §1 fallback).
+    all_words: Vec<String>,
+    word_count: usize,
+    sentence_start: usize,
+    sentence_terms: Vec<u32>,
+    /// Whether the current sentence's first word gave a term (dropped when it is a "2)" marker's number).
+    first_word_term: Option<bool>,
+    sentences: Vec<ShownSentence>,
+    last_shown: Option<&'t str>,
+}
+
+impl<'t> Reader<'t> {
+    fn classify(local: &mut LocalTerms, stem_buffer: &mut String, word: &str) -> Option<u32> {
+        if is_stop_word(word) {
+            None
+        } else {
+            Some(local.id(stem_into(word, stem_buffer)))
         }
     }
+
+    fn word(&mut self, term: Option<u32>, word: &str) {
+        self.word_count += 1;
+        if self.terms.is_empty() {
+            self.all_words.push(stem_into(word, &mut self.stem_buffer).to_string());
+        }
+        if self.first_word_term.is_none() {
+            self.first_word_term = Some(term.is_some());
+        }
+        if let Some(id) = term {
+            self.terms.push(id);
+            self.sentence_terms.push(id);
+        }
+    }
+
+    fn in_text_word(&mut self, word: &'t str) {
+        let term = match self.in_text.get(word) {
+            Some(&term) => term,
+            None => {
+                let term = Self::classify(&mut self.local, &mut self.stem_buffer, word);
+                self.in_text.insert(word, term);
+                term
+            }
+        };
+        self.word(term, word);
+    }
+
+    fn rewritten_word(&mut self, word: &str) {
+        let term = match self.rewritten.get(word) {
+            Some(&term) => term,
+            None => {
+                let term = Self::classify(&mut self.local, &mut self.stem_buffer, word);
+                self.rewritten.insert(word.to_string(), term);
+                term
+            }
+        };
+        self.word(term, word);
+    }
+
+    fn cut(&mut self, end: usize) {
+        let raw = &self.text[self.sentence_start..end];
+        let (shown, marker_words) = display_sentence(raw);
+        let mut terms = std::mem::take(&mut self.sentence_terms);
+        if marker_words == 1 && self.first_word_term == Some(true) {
+            terms.remove(0);
+        }
+        if !shown.is_empty() {
+            let start = shown.as_ptr() as usize - self.text.as_ptr() as usize;
+            self.sentences.push(ShownSentence { terms, range: (start, start + shown.len()), states_answer: None });
+            self.last_shown = Some(shown);
+        }
+        self.sentence_start = end;
+        self.first_word_term = None;
+    }
+}
+
+fn prepare(text: &str) -> Prepared {
+    let mut reader = Reader {
+        text,
+        local: LocalTerms::default(),
+        in_text: FxHashMap::default(),
+        rewritten: FxHashMap::default(),
+        stem_buffer: String::new(),
+        terms: Vec::new(),
+        all_words: Vec::new(),
+        word_count: 0,
+        sentence_start: 0,
+        sentence_terms: Vec::new(),
+        first_word_term: None,
+        sentences: Vec::new(),
+        last_shown: None,
+    };
+    scan(text, |piece| match piece {
+        Piece::InText(word) => reader.in_text_word(word),
+        Piece::Rewritten(word) => reader.rewritten_word(word),
+        Piece::Cut(end) => reader.cut(end),
+    });
+    if reader.sentence_start < text.len() {
+        reader.cut(text.len());
+    }
+    let Reader { mut local, mut terms, all_words, word_count, mut sentences, last_shown, .. } = reader;
     if terms.is_empty() {
         terms = all_words.iter().map(|w| local.id(w)).collect();
     }

@@ -24,28 +24,55 @@ pub fn trim_space(s: &str) -> &str {
     s.trim_matches(is_space)
 }
 
-/// Calls `f` with each lowercased word of `text`, in order. A word without
-/// apostrophes or capitals is passed as a slice of `text`; others go through one
-/// reused buffer.
-pub fn for_each_word(text: &str, mut f: impl FnMut(&str)) {
+/// What `scan` finds, in text order.
+pub enum Piece<'t, 'b> {
+    /// A word that stands in the text as it is (lowercase, no apostrophes): a slice of it.
+    InText(&'t str),
+    /// A word rewritten (lowercased, apostrophes dropped), valid during the call.
+    Rewritten(&'b str),
+    /// A sentence ends at this byte offset (README §1: a line break, `.` `!` `?` `…`
+    /// before white space or the end, `。！？`).
+    Cut(usize),
+}
+
+/// One pass over `text`: its lowercased words and its sentence ends, in order.
+/// Word characters and sentence terminators are disjoint, so a sentence never cuts a word.
+pub fn scan<'t>(text: &'t str, mut f: impl for<'b> FnMut(Piece<'t, 'b>)) {
     let bytes = text.as_bytes();
     let mut buffer = String::new();
     let mut i = 0;
     while i < bytes.len() {
+        let b = bytes[i];
         // ASCII first: a table lookup per byte, no decoding.
-        if bytes[i] < 0x80 && !ASCII_WORD[bytes[i] as usize] {
+        if b < 0x80 && !ASCII_WORD[b as usize] {
             i += 1;
+            let cut = match b {
+                b'\n' => true,
+                b'.' | b'!' | b'?' => i == bytes.len() || is_space(char_at(text, i)),
+                _ => false,
+            };
+            if cut {
+                f(Piece::Cut(i));
+            }
             continue;
         }
         let c = char_at(text, i);
         let width = c.len_utf8();
         if is_cjk(c) {
-            f(&text[i..i + width]);
+            f(Piece::InText(&text[i..i + width]));
             i += width;
             continue;
         }
         if !is_word_char(c) {
             i += width;
+            let cut = match c {
+                '。' | '！' | '？' => true,
+                '…' => i == bytes.len() || is_space(char_at(text, i)),
+                _ => false,
+            };
+            if cut {
+                f(Piece::Cut(i));
+            }
             continue;
         }
         // The word: word characters, and apostrophes with a word character after them.
@@ -77,7 +104,7 @@ pub fn for_each_word(text: &str, mut f: impl FnMut(&str)) {
         let word = &text[start..end];
         i = end;
         if plain_lowercase_ascii && !apostrophes {
-            f(word);
+            f(Piece::InText(word));
             continue;
         }
         buffer.clear();
@@ -94,8 +121,16 @@ pub fn for_each_word(text: &str, mut f: impl FnMut(&str)) {
         } else {
             buffer.push_str(&plain.to_lowercase());
         }
-        f(&buffer);
+        f(Piece::Rewritten(&buffer));
     }
+}
+
+/// Calls `f` with each lowercased word of `text`, in order.
+pub fn for_each_word(text: &str, mut f: impl FnMut(&str)) {
+    scan(text, |piece| match piece {
+        Piece::InText(w) | Piece::Rewritten(w) => f(w),
+        Piece::Cut(_) => {}
+    });
 }
 
 /// ASCII letters and digits: the word characters below 0x80.
@@ -159,7 +194,7 @@ fn list_marker_len(s: &str) -> usize {
 }
 
 /// Trimmed, without a leading list marker; and how many words the marker had (a "2)" has one).
-fn display_sentence(raw: &str) -> (&str, usize) {
+pub fn display_sentence(raw: &str) -> (&str, usize) {
     let trimmed = trim_space(raw);
     let marker = list_marker_len(trimmed);
     if marker > 0 {
@@ -174,51 +209,6 @@ fn display_sentence(raw: &str) -> (&str, usize) {
         }
     }
     (trimmed, 0)
-}
-
-/// A sentence as it stands in the text, as shown, and the words the shown text drops.
-pub struct Sentence<'a> {
-    pub raw: &'a str,
-    pub text: &'a str,
-    pub marker_words: usize,
-}
-
-/// Sentences: cut at line breaks, after `.` `!` `?` `…` before white space or the end, after `。！？`.
-/// Every piece of the text is in one sentence; those that show nothing have an empty `text`.
-pub fn split_sentences(text: &str) -> Vec<Sentence<'_>> {
-    let mut out = Vec::new();
-    let mut start = 0;
-    let mut push = |end: usize, start: &mut usize| {
-        let raw = &text[*start..end];
-        let (shown, marker_words) = display_sentence(raw);
-        out.push(Sentence { raw, text: shown, marker_words });
-        *start = end;
-    };
-    // Every terminator is ASCII or starts with byte 0xE2 (…) or 0xE3/0xEF (。！？): other bytes are skipped unread.
-    let bytes = text.as_bytes();
-    let mut i = 0;
-    while i < bytes.len() {
-        let b = bytes[i];
-        if !matches!(b, b'\n' | b'.' | b'!' | b'?' | 0xE2 | 0xE3 | 0xEF) {
-            i += 1;
-            continue;
-        }
-        let c = char_at(text, i);
-        let end = i + c.len_utf8();
-        let cut = match c {
-            '\n' | '。' | '！' | '？' => true,
-            '.' | '!' | '?' | '…' => end == bytes.len() || is_space(char_at(text, end)),
-            _ => false,
-        };
-        if cut {
-            push(end, &mut start);
-        }
-        i = end;
-    }
-    if start < text.len() {
-        push(text.len(), &mut start);
-    }
-    out
 }
 
 #[cfg(test)]
@@ -240,8 +230,25 @@ pub(crate) mod tests {
         }
     }
 
+    /// The sentences a text shows, as the engine cuts them.
     pub(crate) fn sentences(text: &str) -> Vec<String> {
-        split_sentences(text).into_iter().filter(|s| !s.text.is_empty()).map(|s| s.text.to_string()).collect()
+        let mut ends = Vec::new();
+        scan(text, |piece| {
+            if let Piece::Cut(end) = piece {
+                ends.push(end);
+            }
+        });
+        if !text.is_empty() && ends.last() != Some(&text.len()) {
+            ends.push(text.len());
+        }
+        let mut start = 0;
+        ends.into_iter()
+            .filter_map(|end| {
+                let (shown, _) = display_sentence(&text[start..end]);
+                start = end;
+                (!shown.is_empty()).then(|| shown.to_string())
+            })
+            .collect()
     }
 
     #[test]
