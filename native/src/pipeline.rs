@@ -7,7 +7,7 @@ use crate::answer::{answer_relation, final_answer_of, lowered};
 use crate::cluster::cluster_responses;
 use crate::engine::{FinalAnswer, Options, RawConsensus};
 use crate::key_points::{key_points, SentenceTerms};
-use crate::similarity::{count_terms, shingles, similarity_matrix, tfidf_vector};
+use crate::similarity::{count_terms, inverse_document_frequencies, shingles, similarity_matrix, tfidf_vector};
 use crate::stop_words::is_stop_word;
 use crate::tokenize::{display_sentence, scan, stem_into, Piece};
 use crate::vote::vote;
@@ -260,10 +260,11 @@ pub(crate) fn compute(texts: &[String], weights: &[f64], options: &Options, para
             postings[id as usize].push(d as u32);
         }
     }
+    let idf = inverse_document_frequencies(&document_frequency, n);
     let vectors: Vec<_> = if parallel {
-        counted.into_par_iter().map(|(ids, counts)| tfidf_vector(ids, &counts, &document_frequency, n)).collect()
+        counted.into_par_iter().map(|(ids, counts)| tfidf_vector(ids, &counts, &idf)).collect()
     } else {
-        counted.into_iter().map(|(ids, counts)| tfidf_vector(ids, &counts, &document_frequency, n)).collect()
+        counted.into_iter().map(|(ids, counts)| tfidf_vector(ids, &counts, &idf)).collect()
     };
     let shingle_sets = map(parallel, &term_ids, |terms| shingles(terms));
     let answers: Vec<Option<FinalAnswer>> = prepared.iter().map(|p| p.answer.clone()).collect();

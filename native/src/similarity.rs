@@ -29,12 +29,16 @@ pub fn count_terms(terms: &[u32]) -> (Vec<u32>, Vec<u32>) {
     (ids, counts)
 }
 
-pub fn tfidf_vector(ids: Vec<u32>, counts: &[u32], document_frequency: &[u32], n: usize) -> TermVector {
+/// Smoothed inverse document frequency of every term: `ln((1 + N) / (1 + df)) + 1`.
+pub fn inverse_document_frequencies(document_frequency: &[u32], n: usize) -> Vec<f64> {
+    document_frequency.iter().map(|&df| ((1 + n) as f64 / (1 + df) as f64).ln() + 1.0).collect()
+}
+
+pub fn tfidf_vector(ids: Vec<u32>, counts: &[u32], idf: &[f64]) -> TermVector {
     let mut weights = Vec::with_capacity(ids.len());
     let mut sum_squares = 0.0;
     for (k, &id) in ids.iter().enumerate() {
-        let idf = ((1 + n) as f64 / (1 + document_frequency[id as usize]) as f64).ln() + 1.0;
-        let w = (1.0 + (counts[k] as f64).ln()) * idf;
+        let w = (1.0 + (counts[k] as f64).ln()) * idf[id as usize];
         weights.push(w);
         sum_squares += w * w;
     }
@@ -47,7 +51,9 @@ pub fn tfidf_vector(ids: Vec<u32>, counts: &[u32], document_frequency: &[u32], n
     TermVector { ids, weights }
 }
 
-pub fn cosine(a: &TermVector, b: &TermVector) -> f64 {
+/// Cosine by merging two sorted term lists: the definition `cosine_dense` must match bit for bit.
+#[cfg(test)]
+fn cosine(a: &TermVector, b: &TermVector) -> f64 {
     let (mut i, mut j, mut sum) = (0, 0, 0.0);
     while i < a.ids.len() && j < b.ids.len() {
         let (x, y) = (a.ids[i], b.ids[j]);
@@ -117,6 +123,16 @@ pub fn blend(cos: f64, jac: f64, cosine_weight: f64, relation: Relation) -> f64 
 }
 
 /// The n × n matrix, row-major, 1 on the diagonal; rows computed in parallel when `parallel`.
+/// Cosine of `b` with a vector spread over all term numbers (`dense`): the same
+/// products, added in the same ascending term order as `cosine`, plus exact zeros.
+fn cosine_dense(dense: &[f64], b: &TermVector) -> f64 {
+    let mut sum = 0.0;
+    for (k, &id) in b.ids.iter().enumerate() {
+        sum += dense[id as usize] * b.weights[k];
+    }
+    sum
+}
+
 pub fn similarity_matrix(
     vectors: &[TermVector],
     shingle_sets: &[Vec<u64>],
@@ -125,11 +141,17 @@ pub fn similarity_matrix(
     parallel: bool,
 ) -> Vec<f64> {
     let n = vectors.len();
+    let terms = vectors.iter().flat_map(|v| v.ids.last()).max().map_or(0, |&m| m as usize + 1);
     let row = |i: usize| -> Vec<f64> {
+        // Row i against the later responses: i's weights spread out once, each other vector read once.
+        let mut dense = vec![0.0; terms];
+        for (k, &id) in vectors[i].ids.iter().enumerate() {
+            dense[id as usize] = vectors[i].weights[k];
+        }
         (i + 1..n)
             .map(|j| {
                 blend(
-                    cosine(&vectors[i], &vectors[j]),
+                    cosine_dense(&dense, &vectors[j]),
                     jaccard(&shingle_sets[i], &shingle_sets[j]),
                     cosine_weight,
                     relation(i, j),
@@ -149,4 +171,38 @@ pub fn similarity_matrix(
         }
     }
     matrix
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dense_cosine_is_the_merged_cosine_bit_for_bit() {
+        // Deterministic pseudo-random sparse vectors over 500 terms.
+        let mut seed = 12345u64;
+        let mut next = move || {
+            seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            (seed >> 33) as u32
+        };
+        let vectors: Vec<TermVector> = (0..20)
+            .map(|_| {
+                let mut ids: Vec<u32> = (0..(next() % 120)).map(|_| next() % 500).collect();
+                ids.sort_unstable();
+                ids.dedup();
+                let counts: Vec<u32> = ids.iter().map(|_| 1 + next() % 4).collect();
+                let idf: Vec<f64> = (0..500).map(|t| 1.0 + (t as f64 / 97.0)).collect();
+                tfidf_vector(ids, &counts, &idf)
+            })
+            .collect();
+        for a in &vectors {
+            let mut dense = vec![0.0; 500];
+            for (k, &id) in a.ids.iter().enumerate() {
+                dense[id as usize] = a.weights[k];
+            }
+            for b in &vectors {
+                assert_eq!(cosine_dense(&dense, b).to_bits(), cosine(a, b).to_bits());
+            }
+        }
+    }
 }
