@@ -208,6 +208,13 @@ fn prepare(text: &str) -> Prepared {
     }
 }
 
+/// A response's distinct global term numbers (ascending), their counts, its word pairs.
+struct Counted {
+    ids: Vec<u32>,
+    counts: Vec<u32>,
+    shingles: Vec<u64>,
+}
+
 /// `f` over `items`, in parallel or not, results in item order.
 fn map<T: Sync, R: Send>(parallel: bool, items: &[T], f: impl Fn(&T) -> R + Sync + Send) -> Vec<R> {
     if parallel {
@@ -248,10 +255,18 @@ pub(crate) fn compute(texts: &[String], weights: &[f64], options: &Options, para
         })
         .collect();
     let vocabulary_size = vocabulary.len();
-    let term_ids: Vec<Vec<u32>> =
-        prepared.iter().zip(&global).map(|(p, g)| p.terms.iter().map(|&l| g[l as usize]).collect()).collect();
-
-    let counted = map(parallel, &term_ids, |terms| count_terms(terms));
+    // Per response, in one parallel step: global term numbers, their counts, the word pairs.
+    let per_response: Vec<Counted> = map(parallel, &(0..n).collect::<Vec<_>>(), |&i| {
+        let ids: Vec<u32> = prepared[i].terms.iter().map(|&l| global[i][l as usize]).collect();
+        let (ids_counted, counts) = count_terms(&ids);
+        Counted { ids: ids_counted, counts, shingles: shingles(&ids) }
+    });
+    let mut counted = Vec::with_capacity(n);
+    let mut shingle_sets = Vec::with_capacity(n);
+    for c in per_response {
+        counted.push((c.ids, c.counts));
+        shingle_sets.push(c.shingles);
+    }
     let mut document_frequency = vec![0u32; vocabulary_size];
     let mut postings: Vec<Vec<u32>> = vec![Vec::new(); vocabulary_size];
     for (d, (ids, _)) in counted.iter().enumerate() {
@@ -266,7 +281,6 @@ pub(crate) fn compute(texts: &[String], weights: &[f64], options: &Options, para
     } else {
         counted.into_iter().map(|(ids, counts)| tfidf_vector(ids, &counts, &idf)).collect()
     };
-    let shingle_sets = map(parallel, &term_ids, |terms| shingles(terms));
     let answers: Vec<Option<FinalAnswer>> = prepared.iter().map(|p| p.answer.clone()).collect();
     let matrix = similarity_matrix(
         &vectors,
