@@ -14,13 +14,39 @@ pub struct SentenceTerms<'a> {
     pub states_answer: Option<bool>,
 }
 
+/// A sentence that passed: where it is and its support (the rest is read again for the few chosen).
 struct Candidate {
-    point: RawKeyPoint,
+    response: usize,
     sentence: usize,
-    terms: Vec<u32>,
+    support: f64,
 }
 
-/// The candidates among one response's sentences.
+/// Responses covering a sentence (index order) and their share of the weight.
+fn supporters_of(
+    terms: &[u32],
+    postings: &[Vec<u32>],
+    weights: &[f64],
+    total: f64,
+    counts: &mut [u32],
+) -> (Vec<usize>, f64) {
+    for &id in terms {
+        for &d in &postings[id as usize] {
+            counts[d as usize] += 1;
+        }
+    }
+    let needed = KEY_POINT_COVERAGE * terms.len() as f64;
+    let mut supporters = Vec::new();
+    let mut weight = 0.0;
+    for (d, count) in counts.iter_mut().enumerate() {
+        if *count as f64 >= needed {
+            supporters.push(d);
+            weight += weights[d];
+        }
+        *count = 0;
+    }
+    (supporters, weight / total)
+}
+
 fn candidates_of(
     response: usize,
     sentences: &[SentenceTerms<'_>],
@@ -28,40 +54,22 @@ fn candidates_of(
     weights: &[f64],
     total: f64,
 ) -> Vec<Candidate> {
-    let n = weights.len();
-    let mut counts = vec![0u32; n];
+    let mut counts = vec![0u32; weights.len()];
     let mut out = Vec::new();
     for (sentence, s) in sentences.iter().enumerate() {
         if s.terms.len() < KEY_POINT_MIN_TOKENS {
             continue;
         }
-        for &id in &s.terms {
-            for &d in &postings[id as usize] {
-                counts[d as usize] += 1;
-            }
-        }
-        let needed = KEY_POINT_COVERAGE * s.terms.len() as f64;
-        let mut supporters = Vec::new();
-        let mut weight = 0.0;
-        for (d, count) in counts.iter_mut().enumerate() {
-            if *count as f64 >= needed {
-                supporters.push(d);
-                weight += weights[d];
-            }
-            *count = 0;
-        }
-        let support = weight / total;
+        let (_, support) = supporters_of(&s.terms, postings, weights, total, &mut counts);
         // The marker test last: it reads the sentence's text, and few sentences get this far.
         if support > KEY_POINT_SUPPORT && !s.states_answer.unwrap_or_else(|| has_answer_marker(&s.text.to_lowercase()))
         {
-            let point = RawKeyPoint { text: s.text.to_string(), response, support, supporters };
-            out.push(Candidate { point, sentence, terms: s.terms.clone() });
+            out.push(Candidate { response, sentence, support });
         }
     }
     out
 }
 
-/// Candidate sentences come from `authors` (the winning cluster's members); any expert may support them.
 pub fn key_points(
     sentence_lists: &[Vec<SentenceTerms<'_>>],
     authors: &[usize],
@@ -78,21 +86,27 @@ pub fn key_points(
     let mut candidates: Vec<Candidate> =
         if parallel { authors.par_iter().flat_map_iter(of).collect() } else { authors.iter().flat_map(of).collect() };
     candidates.sort_by(|a, b| {
-        b.point
-            .support
-            .total_cmp(&a.point.support)
-            .then(a.point.response.cmp(&b.point.response))
-            .then(a.sentence.cmp(&b.sentence))
+        b.support.total_cmp(&a.support).then(a.response.cmp(&b.response)).then(a.sentence.cmp(&b.sentence))
     });
-    let mut chosen: Vec<Candidate> = Vec::new();
-    for candidate in candidates {
+    let sentence = |c: &Candidate| &sentence_lists[c.response][c.sentence];
+    let mut chosen: Vec<&Candidate> = Vec::new();
+    for candidate in &candidates {
         if chosen.len() >= max {
             break;
         }
-        if chosen.iter().any(|c| jaccard(&c.terms, &candidate.terms) >= KEY_POINT_DUPLICATE_JACCARD) {
+        let terms = &sentence(candidate).terms;
+        if chosen.iter().any(|c| jaccard(&sentence(c).terms, terms) >= KEY_POINT_DUPLICATE_JACCARD) {
             continue;
         }
         chosen.push(candidate);
     }
-    chosen.into_iter().map(|c| c.point).collect()
+    let mut counts = vec![0u32; weights.len()];
+    chosen
+        .into_iter()
+        .map(|c| {
+            let s = sentence(c);
+            let (supporters, support) = supporters_of(&s.terms, postings, weights, total, &mut counts);
+            RawKeyPoint { text: s.text.to_string(), response: c.response, support, supporters }
+        })
+        .collect()
 }
