@@ -157,8 +157,9 @@ impl<'t> Reader<'t> {
 fn prepare(text: &str) -> Prepared {
     let mut reader = Reader {
         text,
-        local: LocalTerms::default(),
-        in_text: FxHashMap::default(),
+        // Room for the distinct words of a typical text (about one per 12 bytes), so the maps rarely grow.
+        local: LocalTerms { ids: FxHashMap::with_capacity_and_hasher(text.len() / 12, Default::default()) },
+        in_text: FxHashMap::with_capacity_and_hasher(text.len() / 12, Default::default()),
         rewritten: FxHashMap::default(),
         stem_buffer: String::new(),
         terms: Vec::new(),
@@ -257,8 +258,9 @@ pub(crate) fn compute(texts: &[String], weights: &[f64], options: &Options, para
     let vocabulary_size = vocabulary.len();
     // Per response, in one parallel step: global term numbers, their counts, the word pairs.
     let per_response: Vec<Counted> = map(parallel, &(0..n).collect::<Vec<_>>(), |&i| {
-        let ids: Vec<u32> = prepared[i].terms.iter().map(|&l| global[i][l as usize]).collect();
-        let (ids_counted, counts) = count_terms(&ids);
+        let global = &global[i];
+        let ids: Vec<u32> = prepared[i].terms.iter().map(|&l| global[l as usize]).collect();
+        let (ids_counted, counts) = count_terms(&prepared[i].terms, global);
         Counted { ids: ids_counted, counts, shingles: shingles(&ids) }
     });
     let mut counted = Vec::with_capacity(n);

@@ -12,21 +12,18 @@ pub struct TermVector {
     pub weights: Vec<f64>,
 }
 
-/// Distinct ids ascending and their counts.
-pub fn count_terms(terms: &[u32]) -> (Vec<u32>, Vec<u32>) {
-    let mut sorted = terms.to_vec();
-    sorted.sort_unstable();
-    let mut ids: Vec<u32> = Vec::with_capacity(sorted.len());
-    let mut counts: Vec<u32> = Vec::with_capacity(sorted.len());
-    for id in sorted {
-        if ids.last() == Some(&id) {
-            *counts.last_mut().expect("counts follow ids") += 1;
-        } else {
-            ids.push(id);
-            counts.push(1);
-        }
+/// Distinct global term numbers (ascending) and their counts, from a response's terms
+/// as local numbers and the global number of each local one. Counted on the dense local
+/// numbers; only the distinct terms are sorted.
+pub fn count_terms(local_terms: &[u32], global: &[u32]) -> (Vec<u32>, Vec<u32>) {
+    let mut local_counts = vec![0u32; global.len()];
+    for &l in local_terms {
+        local_counts[l as usize] += 1;
     }
-    (ids, counts)
+    let mut pairs: Vec<(u32, u32)> =
+        local_counts.iter().enumerate().filter(|&(_, &c)| c > 0).map(|(l, &c)| (global[l], c)).collect();
+    pairs.sort_unstable_by_key(|&(id, _)| id);
+    pairs.into_iter().unzip()
 }
 
 /// Smoothed inverse document frequency of every term: `ln((1 + N) / (1 + df)) + 1`.
