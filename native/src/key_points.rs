@@ -21,14 +21,17 @@ struct Candidate {
     support: f64,
 }
 
+/// What coverage is counted from: which responses hold each term, and their weights.
+#[derive(Clone, Copy)]
+pub struct Coverage<'a> {
+    pub postings: &'a [Vec<u32>],
+    pub weights: &'a [f64],
+    pub total: f64,
+}
+
 /// Responses covering a sentence (index order) and their share of the weight.
-fn supporters_of(
-    terms: &[u32],
-    postings: &[Vec<u32>],
-    weights: &[f64],
-    total: f64,
-    counts: &mut [u32],
-) -> (Vec<usize>, f64) {
+fn supporters_of(terms: &[u32], coverage: Coverage<'_>, counts: &mut [u32]) -> (Vec<usize>, f64) {
+    let Coverage { postings, weights, total } = coverage;
     for &id in terms {
         for &d in &postings[id as usize] {
             counts[d as usize] += 1;
@@ -47,20 +50,14 @@ fn supporters_of(
     (supporters, weight / total)
 }
 
-fn candidates_of(
-    response: usize,
-    sentences: &[SentenceTerms<'_>],
-    postings: &[Vec<u32>],
-    weights: &[f64],
-    total: f64,
-) -> Vec<Candidate> {
-    let mut counts = vec![0u32; weights.len()];
+fn candidates_of(response: usize, sentences: &[SentenceTerms<'_>], coverage: Coverage<'_>) -> Vec<Candidate> {
+    let mut counts = vec![0u32; coverage.weights.len()];
     let mut out = Vec::new();
     for (sentence, s) in sentences.iter().enumerate() {
         if s.terms.len() < KEY_POINT_MIN_TOKENS {
             continue;
         }
-        let (_, support) = supporters_of(&s.terms, postings, weights, total, &mut counts);
+        let (_, support) = supporters_of(&s.terms, coverage, &mut counts);
         // The marker test last: it reads the sentence's text, and few sentences get this far.
         if support > KEY_POINT_SUPPORT && !s.states_answer.unwrap_or_else(|| has_answer_marker(&s.text.to_lowercase()))
         {
@@ -70,21 +67,32 @@ fn candidates_of(
     out
 }
 
-pub fn key_points(
-    sentence_lists: &[Vec<SentenceTerms<'_>>],
+/// `sentences_of(response)` gives a response's sentences; it is called for the authors only.
+pub fn key_points<'t>(
+    n: usize,
+    sentences_of: impl Fn(usize) -> Vec<SentenceTerms<'t>> + Sync,
     authors: &[usize],
-    postings: &[Vec<u32>],
-    weights: &[f64],
-    total: f64,
+    coverage: Coverage<'_>,
     max: usize,
     parallel: bool,
 ) -> Vec<RawKeyPoint> {
     if max == 0 {
         return Vec::new();
     }
-    let of = |&response: &usize| candidates_of(response, &sentence_lists[response], postings, weights, total);
-    let mut candidates: Vec<Candidate> =
-        if parallel { authors.par_iter().flat_map_iter(of).collect() } else { authors.iter().flat_map(of).collect() };
+    // Each author's sentences and candidates in one step.
+    let of = |&response: &usize| {
+        let sentences = sentences_of(response);
+        let candidates = candidates_of(response, &sentences, coverage);
+        (response, sentences, candidates)
+    };
+    let per_author: Vec<_> =
+        if parallel { authors.par_iter().map(of).collect() } else { authors.iter().map(of).collect() };
+    let mut sentence_lists: Vec<Vec<SentenceTerms<'t>>> = (0..n).map(|_| Vec::new()).collect();
+    let mut candidates: Vec<Candidate> = Vec::new();
+    for (response, sentences, found) in per_author {
+        sentence_lists[response] = sentences;
+        candidates.extend(found);
+    }
     candidates.sort_by(|a, b| {
         b.support.total_cmp(&a.support).then(a.response.cmp(&b.response)).then(a.sentence.cmp(&b.sentence))
     });
@@ -100,12 +108,12 @@ pub fn key_points(
         }
         chosen.push(candidate);
     }
-    let mut counts = vec![0u32; weights.len()];
+    let mut counts = vec![0u32; coverage.weights.len()];
     chosen
         .into_iter()
         .map(|c| {
             let s = sentence(c);
-            let (supporters, support) = supporters_of(&s.terms, postings, weights, total, &mut counts);
+            let (supporters, support) = supporters_of(&s.terms, coverage, &mut counts);
             RawKeyPoint { text: s.text.to_string(), response: c.response, support, supporters }
         })
         .collect()

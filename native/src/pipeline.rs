@@ -6,7 +6,7 @@
 use crate::answer::{answer_relation, final_answer_of, lowered};
 use crate::cluster::cluster_responses;
 use crate::engine::{FinalAnswer, Options, RawConsensus};
-use crate::key_points::{key_points, SentenceTerms};
+use crate::key_points::{key_points, Coverage, SentenceTerms};
 use crate::similarity::{count_terms, inverse_document_frequencies, shingles, similarity_matrix, tfidf_vector};
 use crate::stop_words::is_stop_word;
 use crate::tokenize::{display_sentence, scan, stem_into, Piece};
@@ -295,15 +295,8 @@ pub(crate) fn compute(texts: &[String], weights: &[f64], options: &Options, para
     let (clusters, cluster_of) = cluster_responses(&matrix, weights, options.threshold);
     let total: f64 = weights.iter().sum();
     let consensus = clusters[0].representative;
-    // Key-point candidates come from the winning cluster only: only its responses' sentences are needed.
-    let mut author = vec![false; n];
-    for &i in &clusters[0].members {
-        author[i] = true;
-    }
+    // Key-point candidates come from the winning cluster only: only its responses' sentences are read.
     let sentence_terms_of = |i: usize| -> Vec<SentenceTerms> {
-        if !author[i] {
-            return Vec::new();
-        }
         let global = &global[i];
         prepared[i]
             .sentences
@@ -316,13 +309,14 @@ pub(crate) fn compute(texts: &[String], weights: &[f64], options: &Options, para
             })
             .collect()
     };
-    let sentence_terms: Vec<Vec<SentenceTerms>> = if parallel {
-        (0..n).into_par_iter().map(sentence_terms_of).collect()
-    } else {
-        (0..n).map(sentence_terms_of).collect()
-    };
-    let key_points =
-        key_points(&sentence_terms, &clusters[0].members, &postings, weights, total, options.max_key_points, parallel);
+    let key_points = key_points(
+        n,
+        sentence_terms_of,
+        &clusters[0].members,
+        Coverage { postings: &postings, weights, total },
+        options.max_key_points,
+        parallel,
+    );
     let vote = vote(&answers, weights, total);
     RawConsensus {
         consensus,
