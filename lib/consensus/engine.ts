@@ -2,7 +2,7 @@ import { clusterResponses } from "./cluster";
 import { finalAnswer, hasAnswerMarker } from "./final-answer";
 import { keyPoints, type SentenceTerms } from "./key-points";
 import { countTerms, shingles, similarityMatrix, tfidfVectors, Vocabulary } from "./similarity";
-import { contentWords, splitSentences, stem, words } from "./tokenize";
+import { contentWords, documentTerms, splitSentences, words } from "./tokenize";
 import type { FinalAnswer, RawConsensus, ResolvedOptions } from "./types";
 import { vote } from "./vote";
 
@@ -33,7 +33,7 @@ function prepare(text: string): PreparedResponse {
     for (const t of terms) content.push(t);
     if (sentence.text.length > 0) shown.push({ text: sentence.text, terms });
   }
-  const terms = content.length > 0 || allWords.length === 0 ? content : allWords.map(stem);
+  const terms = content.length > 0 ? content : documentTerms(allWords);
   return {
     terms,
     sentences: shown,

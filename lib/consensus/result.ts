@@ -1,6 +1,6 @@
 import type { AnswerKind, ExpertResponse, FinalAnswer, RawConsensus } from "./types";
 
-/** What callers get: the engine's result by expert id and text. */
+/** What callers get: the engine's result by expert id and text (DESIGN.md §11; fields may be added, never changed). */
 export interface ConsensusResult {
   /** The consensus answer: the winning cluster's medoid. */
   consensus: { expertId: string; text: string };
@@ -12,15 +12,22 @@ export interface ConsensusResult {
   experts: { expertId: string; agreement: number; cluster: number; inConsensus: boolean; answer: FinalAnswer | null }[];
   /** The other clusters, each with its representative answer. */
   dissent: { cluster: number; expertId: string; text: string; share: number; members: string[] }[];
-  keyPoints: { text: string; expertId: string; support: number; experts: string[] }[];
-  /** Majority vote over final answers; null when no response gives one. */
-  vote: {
+  /** The key points' sentences, best supported first. */
+  keyPoints: string[];
+  /** The same key points with who supports them. */
+  keyPointDetails: { text: string; expertId: string; support: number; experts: string[] }[];
+  /** Majority vote over final answers; absent when no response gives one. */
+  vote?: {
     answer: string;
     kind: AnswerKind;
+    /** The winner's share of the voters' weight. */
     share: number;
+    /** Voters per answer. */
+    counts: Record<string, number>;
+    /** Voters' weight / total weight. */
     turnout: number;
     options: { answer: string; kind: AnswerKind; share: number; experts: string[] }[];
-  } | null;
+  };
   /** Which implementation computed it. */
   engine: "native" | "reference";
 }
@@ -39,16 +46,20 @@ export function presentResult(raw: RawConsensus, responses: readonly ExpertRespo
       answer: raw.answers[i] ?? null,
     })),
     dissent: raw.clusters.slice(1).map((c, k) => ({ cluster: k + 1, expertId: id(c.representative), text: responses[c.representative]!.text, share: c.share, members: c.members.map(id) })),
-    keyPoints: raw.keyPoints.map((p) => ({ text: p.text, expertId: id(p.response), support: p.support, experts: p.supporters.map(id) })),
-    vote: raw.vote
+    keyPoints: raw.keyPoints.map((p) => p.text),
+    keyPointDetails: raw.keyPoints.map((p) => ({ text: p.text, expertId: id(p.response), support: p.support, experts: p.supporters.map(id) })),
+    ...(raw.vote
       ? {
-          answer: raw.vote.options[0]!.value,
-          kind: raw.vote.options[0]!.kind,
-          share: raw.vote.options[0]!.share,
-          turnout: raw.vote.turnout,
-          options: raw.vote.options.map((o) => ({ answer: o.value, kind: o.kind, share: o.share, experts: o.voters.map(id) })),
+          vote: {
+            answer: raw.vote.options[0]!.value,
+            kind: raw.vote.options[0]!.kind,
+            share: raw.vote.options[0]!.share,
+            counts: Object.fromEntries(raw.vote.options.map((o) => [o.value, o.voters.length])),
+            turnout: raw.vote.turnout,
+            options: raw.vote.options.map((o) => ({ answer: o.value, kind: o.kind, share: o.share, experts: o.voters.map(id) })),
+          },
         }
-      : null,
+      : {}),
     engine,
   };
 }
