@@ -136,3 +136,57 @@ export class MigrationError extends CoreError {
 }
 
 export type { ErrorData };
+
+/*
+ * A model provider's failures (lib/providers). Each carries in `data` the
+ * provider, the HTTP status it answered and its own error type and message
+ * (never the API key). Statuses are CORE's answer to its own caller: the
+ * provider is an upstream, so most are gateway statuses.
+ */
+
+/** The provider refused CORE's credentials (401/403): fixing the key is the only cure. */
+export class ProviderAuthError extends CoreError {
+  static override readonly code = "PROVIDER_AUTH_FAILED";
+  static override readonly status = 502;
+}
+
+/** The provider's rate limit (429); `data.retryAfterSec` is how long it asked us to wait. */
+export class ProviderRateLimitedError extends CoreError {
+  static override readonly code = "PROVIDER_RATE_LIMITED";
+  static override readonly status = 429;
+  static override readonly retryable = true;
+}
+
+/** The provider is overloaded (Anthropic 529, 503): later, or elsewhere. */
+export class ProviderOverloadedError extends CoreError {
+  static override readonly code = "PROVIDER_OVERLOADED";
+  static override readonly status = 503;
+  static override readonly retryable = true;
+}
+
+/** The provider rejected the request itself (400/404/422: unknown model, prompt too long): the same request fails again. */
+export class ProviderBadRequestError extends CoreError {
+  static override readonly code = "PROVIDER_BAD_REQUEST";
+  static override readonly status = 502;
+}
+
+/** One attempt took longer than its own timeout while the caller's deadline still leaves time. */
+export class ProviderTimeoutError extends CoreError {
+  static override readonly code = "PROVIDER_TIMEOUT";
+  static override readonly status = 504;
+  static override readonly retryable = true;
+}
+
+/** The provider answered 5xx or could not be reached (connection refused or reset). */
+export class ProviderUnavailableError extends CoreError {
+  static override readonly code = "PROVIDER_UNAVAILABLE";
+  static override readonly status = 502;
+  static override readonly retryable = true;
+}
+
+/** The provider answered 2xx with a body CORE cannot read (malformed JSON, a stream cut short). */
+export class ProviderResponseError extends CoreError {
+  static override readonly code = "PROVIDER_BAD_RESPONSE";
+  static override readonly status = 502;
+  static override readonly retryable = true;
+}
