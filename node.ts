@@ -10,6 +10,7 @@ import { MIGRATIONS, migrate, openStore, redactUrl, schemaVersion, type Store } 
 import { describeNatsUrl, waitForNats } from "./lib/transport/wait-for-nats";
 import { createBrokerOptions } from "./moleculer.config";
 import type { NodeRuntime } from "./mixins/node-runtime";
+import { NO_EXPERTS_HINT } from "./lib/circle/no-experts-hint";
 import { DEFAULT_SERVICES, PRODUCT_ACTORS, PRODUCT_SERVICES } from "./services";
 
 export interface StartNodeOptions {
@@ -22,6 +23,8 @@ export interface StartNodeOptions {
   command?: string;
   /** Install SIGINT/SIGTERM handlers that drain and exit 0 (the `core` command does). */
   handleSignals?: boolean;
+  /** Plain Moleculer services to run beside the product's (a command's own listeners). */
+  schemas?: readonly ServiceSchema[];
   /** Called after the node stopped because its supervision root gave up; default: exit with code 3. */
   onFatal?: (reason: string) => void;
 }
@@ -117,8 +120,8 @@ export async function startNode(options: StartNodeOptions = {}): Promise<CoreNod
   const config = options.config ?? loadConfig(options.env ?? process.env);
   const specs = resolveServices(options.services ?? DEFAULT_SERVICES);
   // Service files load before anything is opened, so a bad one fails fast and touches nothing.
-  const actors: ActorDefinition[] = specs.flatMap((s) => (s.kind === "product" && PRODUCT_ACTORS[s.name] ? [PRODUCT_ACTORS[s.name]!()] : []));
-  const schemas: ServiceSchema[] = [];
+  const actors: ActorDefinition[] = [];
+  const schemas: ServiceSchema[] = [...(options.schemas ?? [])];
   for (const spec of specs) {
     if (spec.kind !== "file") continue;
     for (const item of loadServiceFile(spec.path)) {
@@ -175,6 +178,9 @@ export async function startNode(options: StartNodeOptions = {}): Promise<CoreNod
         version = await schemaVersion(store);
       }
     }
+    // Product actors are made once the store is open (some keep their data there), before anything starts.
+    const productActors = specs.flatMap((s) => (s.kind === "product" && PRODUCT_ACTORS[s.name] ? PRODUCT_ACTORS[s.name]!({ config, store }) : []));
+    actors.unshift(...productActors);
     const products = specs.flatMap((s) => (s.kind === "product" && PRODUCT_SERVICES[s.name] ? [s.name] : []));
     // Actors need a supervisor on their node.
     if (actors.length > 0 && !products.includes("supervisor")) products.push("supervisor");
@@ -207,6 +213,9 @@ export async function startNode(options: StartNodeOptions = {}): Promise<CoreNod
   const metricsUrl = listenAddress(metrics.server);
   if (metricsUrl) endpoints.metrics = `${metricsUrl}/metrics`;
   logger.info(describeStart(node, version));
+  if (specs.some((s) => s.kind === "product" && s.name === "experts") && config.experts.length === 0) {
+    logger.warn(`No experts are configured: consults will be refused. ${NO_EXPERTS_HINT}`);
+  }
   return node;
 }
 

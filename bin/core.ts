@@ -1,10 +1,11 @@
 #!/usr/bin/env node
-import { Command, CommanderError, Option } from "commander";
+import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import { loadConfig, type CoreConfig } from "../config";
 import { ConfigError, describeError } from "../lib/errors";
 import { packageInfo } from "../lib/package-info";
 import { MIGRATIONS, migrate, openStore } from "../lib/store";
 import { friendlyStartError, startNode } from "../node";
+import { runConsultCommand } from "./consult-command";
 import { REPL_COMMANDS } from "./repl-commands";
 import type { BrokerOptions } from "moleculer";
 
@@ -32,6 +33,12 @@ function configFrom(overrides: Record<string, string | undefined> = {}): CoreCon
   } catch (err) {
     fail(err);
   }
+}
+
+function positiveInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError(`received ${JSON.stringify(value)}; expected a positive integer`);
+  return n;
 }
 
 function splitList(value: string): string[] {
@@ -79,6 +86,24 @@ program
     } catch (err) {
       fail(err, config);
     }
+  });
+
+program
+  .command("consult")
+  .description("ask the circle of experts a question and print their consensus (embedded, or through the cluster when NATS_URL is set)")
+  .argument("<question>", "the question, in quotes")
+  .option("--experts <list>", "comma-separated expert ids (default: every configured expert)", splitList)
+  .option("--json", "print the whole consultation as JSON")
+  .option("--timeout <ms>", "the consult's deadline in ms (default 60000)", positiveInt)
+  .option("--min-responses <n>", "answers needed (default: a majority of the experts asked)", positiveInt)
+  .action(async (question: string, opts: { experts?: string[]; json?: boolean; timeout?: number; minResponses?: number }) => {
+    // Quiet by default (stdout is the answer) and no metrics listener beside a running node.
+    const config = configFrom({
+      CORE_NODE_ID: process.env.CORE_NODE_ID ?? `consult-${process.pid}`,
+      CORE_LOG_LEVEL: process.env.CORE_LOG_LEVEL ?? "error",
+      CORE_METRICS: "false",
+    });
+    process.exit(await runConsultCommand(config, question, opts));
   });
 
 program

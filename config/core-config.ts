@@ -34,6 +34,8 @@ export interface CoreConfig {
     gemini: { apiKey: string | undefined; baseUrl: string | undefined };
     ollama: { host: string | undefined };
   };
+  /** Provider keys and base URLs from the environment (lib/providers reads them); never log this. */
+  providerEnv: Readonly<Record<string, string | undefined>>;
   experts: ExpertConfig[];
   mcpServers: McpServerConfig[];
   roles: Record<string, RoleConfig>;

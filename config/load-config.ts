@@ -117,6 +117,7 @@ export function loadConfig(rawEnv: Env = process.env): CoreConfig {
       gemini: { apiKey: e.GEMINI_API_KEY, baseUrl: e.GEMINI_BASE_URL },
       ollama: { host: e.OLLAMA_HOST },
     },
+    providerEnv: providerEnvFrom(env, file.experts),
     experts: file.experts,
     mcpServers: file.mcpServers,
     roles: file.roles,
@@ -124,4 +125,18 @@ export function loadConfig(rawEnv: Env = process.env): CoreConfig {
     rateLimits: file.rateLimits,
     prices: file.prices,
   };
+}
+
+/**
+ * The environment variables provider clients read: keys and base URLs of every
+ * provider (`*_API_KEY`, `*_BASE_URL`, `OLLAMA_HOST`) and each expert's own
+ * `apiKeyEnv`. Kept apart from the rest so nothing else sees the keys.
+ */
+function providerEnvFrom(env: Env, experts: readonly { apiKeyEnv?: string | undefined }[]): Readonly<Record<string, string | undefined>> {
+  const named = new Set(experts.flatMap((x) => (x.apiKeyEnv ? [x.apiKeyEnv] : [])));
+  const out: Record<string, string | undefined> = {};
+  for (const [name, value] of Object.entries(env)) {
+    if (/_API_KEY$|_BASE_URL$|^OLLAMA_HOST$/.test(name) || named.has(name)) out[name] = value;
+  }
+  return out;
 }

@@ -39,6 +39,8 @@ export const RESILIENCE_POLICIES: Readonly<Record<string, ResiliencePolicy>> = {
   expert: { ...base, timeoutMs: 120_000, retries: 2, backoff: { initialMs: 500, maxMs: 8_000, factor: 2 }, mailbox: { concurrency: 8, capacity: 64 } },
   // Tool calls may have side effects: the caller retries only what the actor marks retryable, once.
   mcp: { ...base, timeoutMs: 60_000, retries: 1, mailbox: { concurrency: 8, capacity: 128 } },
+  // A consult mostly waits on experts: many at once per node; never re-run by the caller (it costs money).
+  circle: { ...base, timeoutMs: 120_000, retries: 0, mailbox: { concurrency: 256, capacity: 1_024 } },
   aggregator: { ...base, timeoutMs: 10_000, retries: 2, mailbox: { concurrency: 4, capacity: 256 } },
   monitor: { ...base, timeoutMs: 5_000, retries: 1, mailbox: { concurrency: 2, capacity: 16 } },
   // Moleculer's own $node actions and the supervisor: quick, idempotent reads.

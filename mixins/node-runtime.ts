@@ -14,5 +14,11 @@ export interface NodeRuntime {
   fatal(reason: string): void;
 }
 
+/**
+ * Makes a product's actors from the node's configuration and store; called
+ * after the store opened, before the broker starts. May throw ConfigError.
+ */
+export type ActorFactory = (runtime: Pick<NodeRuntime, "config" | "store">) => ActorDefinition[];
+
 /** A product service file default-exports one of these. */
 export type ServiceFactory = (runtime: NodeRuntime) => ServiceSchema;

@@ -7,12 +7,25 @@ import { toCoreError } from "./to-core-error";
 
 /** Key in `ctx.meta` of the absolute deadline (ms since the epoch) that travels with a request. */
 export const DEADLINE_META = "$deadline";
+type Meta = Record<string, unknown>;
 /**
  * Key in `ctx.meta` of this one call's deadline when it is tighter than the
  * request's: the callee reads it (e.g. to drop a message that waited too long);
  * nothing inherits it. Absent, the call's deadline is the request's.
  */
 export const CALL_DEADLINE_META = "$callDeadline";
+
+/**
+ * The deadline (epoch ms) of the call a handler is serving: its own when
+ * tighter, else the request's; without either, now + the call's timeout or
+ * the default policy's.
+ */
+export function deadlineOf(ctx: { meta?: Meta; options?: { timeout?: number | null } }, now: number = Date.now()): number {
+  const own = ctx.meta?.[CALL_DEADLINE_META] ?? ctx.meta?.[DEADLINE_META];
+  if (typeof own === "number") return own;
+  const timeout = ctx.options?.timeout;
+  return now + (typeof timeout === "number" && timeout > 0 ? timeout : RESILIENCE_POLICIES.default!.timeoutMs);
+}
 
 /** Moleculer's call takes an action name or an endpoint already chosen (moleculer-web passes those). */
 type Target = string | { action?: { name?: string }; name?: string };
@@ -21,7 +34,6 @@ type CallFn = (target: Target, params?: unknown, opts?: CallingOptions) => Promi
 function nameOf(target: Target): string {
   return typeof target === "string" ? target : (target.action?.name ?? target.name ?? "");
 }
-type Meta = Record<string, unknown>;
 /** The part of Moleculer's transit this middleware touches: requests waiting for an answer. */
 type Transit = { pendingRequests: Map<string, { reject(err: Error): void }>; removePendingRequest(id: string): void };
 

@@ -1,6 +1,8 @@
 import type { ActorDefinition } from "../actors/actor-spec";
-import type { ServiceFactory } from "../mixins/node-runtime";
+import type { ActorFactory, ServiceFactory } from "../mixins/node-runtime";
 import createAggregatorActor from "./aggregator.service";
+import createCircleActor from "./circle.service";
+import createExpertActors from "./experts.service";
 import createApiService from "./api.service";
 import createSupervisorService from "./supervisor.service";
 
@@ -11,9 +13,11 @@ export const PRODUCT_SERVICES: Readonly<Record<string, ServiceFactory>> = {
 };
 
 /** The product's actors by name: supervised on the node that runs them. */
-export const PRODUCT_ACTORS: Readonly<Record<string, () => ActorDefinition>> = {
-  aggregator: createAggregatorActor as () => ActorDefinition,
+export const PRODUCT_ACTORS: Readonly<Record<string, ActorFactory>> = {
+  aggregator: () => [createAggregatorActor() as ActorDefinition],
+  experts: createExpertActors,
+  circle: createCircleActor,
 };
 
 /** What `core start` runs when --services is not given. */
-export const DEFAULT_SERVICES: readonly string[] = ["api", "supervisor", "aggregator"];
+export const DEFAULT_SERVICES: readonly string[] = ["api", "supervisor", "aggregator", "experts", "circle"];

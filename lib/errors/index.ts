@@ -1,4 +1,5 @@
 export * from "./core-error";
 export * from "./errors";
+export * from "./circle-errors";
 export * from "./registry";
 export * from "./describe-error";

@@ -1,4 +1,5 @@
 import { CoreError, ForeignCoreError, type CoreErrorOptions, type ErrorData, type PlainCoreError } from "./core-error";
+import * as circleErrors from "./circle-errors";
 import * as errors from "./errors";
 
 /** Every CORE error class takes `(message, options)`, which is what lets one be rebuilt from its code. */
@@ -19,7 +20,7 @@ export function registerErrorClass(cls: CoreErrorClass): void {
 }
 
 registerErrorClass(CoreError);
-for (const value of Object.values(errors)) {
+for (const value of [...Object.values(errors), ...Object.values(circleErrors)]) {
   if (typeof value === "function" && value.prototype instanceof CoreError) {
     // InternalError shares INTERNAL with the base class: the base stays the one rebuilt.
     if (byCode.has((value as CoreErrorClass).code)) continue;

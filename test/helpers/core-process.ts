@@ -21,6 +21,7 @@ const running = new Set<CoreProcess>();
 export class CoreProcess {
   readonly proc: ChildProcess;
   private out = "";
+  private stdoutOnly = "";
   private readonly exited: Promise<number | null>;
 
   constructor(args: string[], options: CoreProcessOptions = {}) {
@@ -31,7 +32,10 @@ export class CoreProcess {
       env: { ...base, ...options.env } as NodeJS.ProcessEnv,
       stdio: [options.stdin ?? "ignore", "pipe", "pipe"],
     });
-    this.proc.stdout!.on("data", (chunk: Buffer) => (this.out += chunk.toString()));
+    this.proc.stdout!.on("data", (chunk: Buffer) => {
+      this.out += chunk.toString();
+      this.stdoutOnly += chunk.toString();
+    });
     this.proc.stderr!.on("data", (chunk: Buffer) => (this.out += chunk.toString()));
     this.exited = new Promise((res) => this.proc.once("exit", (code, signal) => res(code ?? (signal ? 128 : null))));
     running.add(this);
@@ -41,6 +45,11 @@ export class CoreProcess {
   /** stdout and stderr, interleaved as they arrived. */
   get output(): string {
     return this.out;
+  }
+
+  /** stdout alone (what a command prints as its result). */
+  get stdout(): string {
+    return this.stdoutOnly;
   }
 
   get exitCode(): number | null {
@@ -104,8 +113,8 @@ export class CoreProcess {
 }
 
 /** Runs a short `core` command to completion. */
-export async function runCore(args: string[], options: CoreProcessOptions = {}, timeoutMs = 60_000): Promise<{ code: number | null; output: string }> {
+export async function runCore(args: string[], options: CoreProcessOptions = {}, timeoutMs = 60_000): Promise<{ code: number | null; output: string; stdout: string }> {
   const p = new CoreProcess(args, options);
   const code = await p.wait(timeoutMs);
-  return { code, output: p.output };
+  return { code, output: p.output, stdout: p.stdout };
 }

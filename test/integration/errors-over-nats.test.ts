@@ -22,7 +22,7 @@ const thrown: Record<string, () => Error> = {
   unavailableNotRetryable: () => new UnavailableError("provider gone", { retryable: false }),
   validation: () => new ValidationError("bad input", { issues: [{ field: "question", message: "must not be empty", received: "" }] }),
   config: () => new ConfigError("bad config", { issues: [{ field: "experts[0].id", message: "required" }] }),
-  foreign: () => Object.assign(new Error("over budget"), { code: "BUDGET_EXCEEDED", status: 402, retryable: false, data: { limitUsd: 5 } }),
+  foreign: () => Object.assign(new Error("over budget"), { code: "QUOTA_FROM_THE_FUTURE", status: 402, retryable: false, data: { limitUsd: 5 } }),
   plain: () => new TypeError("undefined is not a function"),
 };
 
@@ -86,7 +86,7 @@ describe("typed errors across NATS", () => {
   it("an error with a code this build does not know keeps all its fields", async () => {
     const err = await callAndCatch("foreign");
     expect(err).toBeInstanceOf(ForeignCoreError);
-    expect(err).toMatchObject({ code: "BUDGET_EXCEEDED", status: 402, retryable: false, data: { limitUsd: 5 } });
+    expect(err).toMatchObject({ code: "QUOTA_FROM_THE_FUTURE", status: 402, retryable: false, data: { limitUsd: 5 } });
   });
 
   it("an unexpected error becomes INTERNAL at the edge, its detail kept out of the message", async () => {

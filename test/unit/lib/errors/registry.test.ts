@@ -10,9 +10,10 @@ import {
   UnavailableError,
   ValidationError,
 } from "../../../../lib/errors";
+import * as circleCatalog from "../../../../lib/errors/circle-errors";
 import * as catalog from "../../../../lib/errors/errors";
 
-const classes = (Object.values(catalog) as unknown[]).filter(
+const classes = ([...Object.values(catalog), ...Object.values(circleCatalog)] as unknown[]).filter(
   (v): v is typeof CoreError => typeof v === "function" && v.prototype instanceof CoreError,
 );
 
@@ -45,9 +46,9 @@ describe("CORE errors", () => {
   });
 
   it("keeps every field of an error whose code this process does not know", () => {
-    const rebuilt = fromPlainError({ name: "BudgetExceededError", code: "BUDGET_EXCEEDED", status: 402, message: "over budget", retryable: false, data: { limit: 5 } });
+    const rebuilt = fromPlainError({ name: "QuotaFromTheFutureError", code: "QUOTA_FROM_THE_FUTURE", status: 402, message: "over quota", retryable: false, data: { limit: 5 } });
     expect(rebuilt).toBeInstanceOf(ForeignCoreError);
-    expect(rebuilt).toMatchObject({ name: "BudgetExceededError", code: "BUDGET_EXCEEDED", status: 402, retryable: false, data: { limit: 5 } });
+    expect(rebuilt).toMatchObject({ name: "QuotaFromTheFutureError", code: "QUOTA_FROM_THE_FUTURE", status: 402, retryable: false, data: { limit: 5 } });
   });
 
   it("validation issues travel in data", () => {

@@ -1,0 +1,223 @@
+import type { ConsensusResult } from "../consensus";
+import type { Store } from "../store";
+import type { Consultation } from "./consultation";
+import type { ExpertOutcome, OutcomeError } from "./fan-out";
+
+export interface ConsultationFilter {
+  principal?: string;
+  /** An expert that was asked. */
+  expert?: string;
+  /** ISO times, inclusive from, exclusive to. */
+  from?: string;
+  to?: string;
+  status?: Consultation["status"];
+}
+
+export interface ConsultationPage {
+  items: ConsultationSummary[];
+  /** Pass back as `cursor` for the next page; absent on the last page. */
+  nextCursor?: string;
+}
+
+/** A list row: enough to choose one, without every expert's full text. */
+export interface ConsultationSummary {
+  id: string;
+  principal: string;
+  question: string;
+  experts: string[];
+  status: Consultation["status"];
+  agreement: number | null;
+  answered: number;
+  costUsd: number;
+  durationMs: number;
+  createdAt: string;
+}
+
+type Row = Record<string, unknown>;
+
+const iso = (v: unknown): string => (v instanceof Date ? v.toISOString() : new Date(String(v)).toISOString());
+const num = (v: unknown): number => (typeof v === "number" ? v : Number(v));
+
+/** The cursor is the last row's (created_at, id): stable under concurrent inserts. */
+function encodeCursor(createdAt: string, id: string): string {
+  return Buffer.from(JSON.stringify([createdAt, id])).toString("base64url");
+}
+
+function decodeCursor(cursor: string): [string, string] | undefined {
+  try {
+    const value = JSON.parse(Buffer.from(cursor, "base64url").toString("utf8")) as unknown;
+    if (Array.isArray(value) && value.length === 2 && typeof value[0] === "string" && typeof value[1] === "string") return [value[0], value[1]];
+  } catch {
+    // fall through: an invalid cursor
+  }
+  return undefined;
+}
+
+export class InvalidCursorError extends Error {}
+
+/** Consultations, their experts' parts and the usage they caused, in the store (PostgreSQL or PGlite). */
+export class ConsultationStore {
+  constructor(private readonly store: Store) {}
+
+  /** Writes a consultation, its outcomes and its usage rows in one transaction. */
+  async save(c: Consultation): Promise<void> {
+    await this.store.transaction(async (tx) => {
+      await tx.query(
+        `INSERT INTO consultations (id, principal, question, system, experts, params, status, cache_key, consensus, agreement, error,
+           answered, min_responses, input_tokens, output_tokens, cost_usd, duration_ms, node_id, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)`,
+        [
+          c.id,
+          c.principal,
+          c.question,
+          c.system ?? null,
+          c.experts,
+          JSON.stringify(c.params),
+          c.status,
+          c.cacheKey,
+          c.consensus ? JSON.stringify(c.consensus) : null,
+          c.consensus?.agreement ?? null,
+          c.error ? JSON.stringify(c.error) : null,
+          c.quorum.answered,
+          c.quorum.required,
+          c.usage.inputTokens,
+          c.usage.outputTokens,
+          c.costUsd.toFixed(10),
+          Math.round(c.durationMs),
+          c.nodeId,
+          c.createdAt,
+        ],
+      );
+      for (const [position, o] of c.outcomes.entries()) {
+        const a = o.status === "answered" ? o.answer : undefined;
+        await tx.query(
+          `INSERT INTO expert_responses (consultation_id, position, expert_id, status, answered_by, provider, model, text, error,
+             input_tokens, output_tokens, cost_usd, priced, attempts, latency_ms, finish_reason)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`,
+          [
+            c.id,
+            position,
+            o.expertId,
+            o.status,
+            a?.answeredBy ?? null,
+            a?.provider ?? null,
+            a?.model ?? null,
+            a?.text ?? null,
+            o.status === "answered" ? null : JSON.stringify(o.error),
+            a?.usage.inputTokens ?? 0,
+            a?.usage.outputTokens ?? 0,
+            (a?.costUsd ?? 0).toFixed(10),
+            a?.priced ?? false,
+            a?.attempts ?? 0,
+            Math.round(o.latencyMs),
+            a?.finishReason ?? null,
+          ],
+        );
+        if (a) {
+          await tx.query(
+            `INSERT INTO usage_records (at, principal, consultation_id, expert_id, provider, model, input_tokens, output_tokens, cost_usd, priced)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+            [c.createdAt, c.principal, c.id, a.answeredBy, a.provider, a.model, a.usage.inputTokens, a.usage.outputTokens, a.costUsd.toFixed(10), a.priced],
+          );
+        }
+      }
+    });
+  }
+
+  async get(id: string): Promise<Consultation | undefined> {
+    const { rows } = await this.store.query<Row>(`SELECT * FROM consultations WHERE id = $1`, [id]);
+    const row = rows[0];
+    if (!row) return undefined;
+    const parts = await this.store.query<Row>(`SELECT * FROM expert_responses WHERE consultation_id = $1 ORDER BY position`, [id]);
+    const outcomes = parts.rows.map(toOutcome);
+    return {
+      id: String(row.id),
+      principal: String(row.principal),
+      question: String(row.question),
+      ...(row.system ? { system: String(row.system) } : {}),
+      experts: row.experts as string[],
+      status: row.status as Consultation["status"],
+      ...(row.consensus ? { consensus: row.consensus as ConsensusResult } : {}),
+      outcomes,
+      quorum: { required: num(row.min_responses), answered: num(row.answered) },
+      usage: { inputTokens: num(row.input_tokens), outputTokens: num(row.output_tokens) },
+      costUsd: num(row.cost_usd),
+      ...(row.error ? { error: row.error as Consultation["error"] & object } : {}),
+      durationMs: num(row.duration_ms),
+      nodeId: String(row.node_id),
+      createdAt: iso(row.created_at),
+      params: row.params as Record<string, unknown>,
+      cacheKey: String(row.cache_key),
+    };
+  }
+
+  /** Newest first, `limit` at a time; throws InvalidCursorError for a cursor it did not make. */
+  async list(filter: ConsultationFilter, limit: number, cursor?: string): Promise<ConsultationPage> {
+    const where: string[] = [];
+    const params: unknown[] = [];
+    const add = (sql: string, value: unknown) => {
+      params.push(value);
+      where.push(sql.replace("?", `$${params.length}`));
+    };
+    if (filter.principal) add("principal = ?", filter.principal);
+    if (filter.expert) add("? = ANY (experts)", filter.expert);
+    if (filter.from) add("created_at >= ?", filter.from);
+    if (filter.to) add("created_at < ?", filter.to);
+    if (filter.status) add("status = ?", filter.status);
+    if (cursor) {
+      const at = decodeCursor(cursor);
+      if (!at) throw new InvalidCursorError("cursor");
+      params.push(at[0], at[1]);
+      where.push(`(created_at, id) < ($${params.length - 1}::timestamptz, $${params.length}::uuid)`);
+    }
+    params.push(limit + 1);
+    const { rows } = await this.store.query<Row>(
+      `SELECT id, principal, question, experts, status, agreement, answered, cost_usd, duration_ms, created_at
+         FROM consultations ${where.length ? `WHERE ${where.join(" AND ")}` : ""}
+        ORDER BY created_at DESC, id DESC LIMIT $${params.length}`,
+      params,
+    );
+    const items = rows.slice(0, limit).map(
+      (r): ConsultationSummary => ({
+        id: String(r.id),
+        principal: String(r.principal),
+        question: String(r.question),
+        experts: r.experts as string[],
+        status: r.status as Consultation["status"],
+        agreement: r.agreement === null ? null : num(r.agreement),
+        answered: num(r.answered),
+        costUsd: num(r.cost_usd),
+        durationMs: num(r.duration_ms),
+        createdAt: iso(r.created_at),
+      }),
+    );
+    const last = items.at(-1);
+    return rows.length > limit && last ? { items, nextCursor: encodeCursor(last.createdAt, last.id) } : { items };
+  }
+}
+
+function toOutcome(r: Row): ExpertOutcome {
+  const expertId = String(r.expert_id);
+  const latencyMs = num(r.latency_ms);
+  if (r.status === "answered") {
+    return {
+      expertId,
+      status: "answered",
+      latencyMs,
+      answer: {
+        expertId,
+        answeredBy: String(r.answered_by),
+        provider: String(r.provider),
+        model: String(r.model),
+        text: String(r.text),
+        usage: { inputTokens: num(r.input_tokens), outputTokens: num(r.output_tokens) },
+        costUsd: num(r.cost_usd),
+        priced: Boolean(r.priced),
+        attempts: num(r.attempts),
+        latencyMs,
+        finishReason: String(r.finish_reason ?? "other"),
+      },
+    };
+  }
+  return { expertId, status: r.status as "failed" | "late", latencyMs, error: r.error as OutcomeError };
+}

@@ -1,0 +1,142 @@
+import type { Context } from "moleculer";
+import { defineActor, type ActorDefinition } from "../actors/actor-spec";
+import { parseConsultRequest } from "../lib/circle/consult-request";
+import { ConsultRunner } from "../lib/circle/consult-runner";
+import type { Consultation } from "../lib/circle/consultation";
+import { ConsultationStore, InvalidCursorError } from "../lib/circle/consultation-store";
+import type { ExpertAnswer } from "../lib/circle/expert-answer";
+import type { ConsensusResult } from "../lib/consensus";
+import { NotFoundError, ValidationError } from "../lib/errors";
+import type { NodeRuntime } from "../mixins/node-runtime";
+import { deadlineOf } from "../mixins/resilience.middleware";
+
+/** Emitted after every consult that reached its quorum. */
+export const CONSULTATION_COMPLETED = "consultation.completed";
+/**
+ * Emitted per expert outcome while a consult runs, only when the caller asked
+ * for it with `meta.progress` (a token it filters on): `core consult` shows it.
+ */
+export const CONSULT_PROGRESS = "circle.progress";
+
+/** What a progress event carries. */
+export interface ConsultProgress {
+  token: string;
+  expertId: string;
+  status: "answered" | "failed" | "late";
+  latencyMs: number;
+  code?: string;
+}
+
+type Ctx = Context<Record<string, unknown>, Record<string, unknown>>;
+
+/** Who is calling: set by the edges once they authenticate (REST, NATS, MCP); in-cluster calls are `system`. */
+function principalOf(ctx: Ctx): string {
+  const p = ctx.meta.principal as { id?: unknown } | undefined;
+  return typeof p?.id === "string" && p.id ? p.id : "system";
+}
+
+/** Time left until `deadline`, at least 1 ms (a call's own timeout, which the deadline middleware tightens to). */
+const remaining = (deadline: number) => Math.max(1, deadline - Date.now());
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+interface CircleState {
+  store: ConsultationStore;
+}
+
+/**
+ * `circle.consult`, `circle.get`, `circle.list`: the coordinator of the Circle
+ * of Experts. The work is lib/circle's ConsultRunner; this actor wires it to
+ * the expert and aggregator actors and to the store.
+ */
+export default function createCircleActor(runtime: Pick<NodeRuntime, "config" | "store">): ActorDefinition[] {
+  const { config, store } = runtime;
+  if (!store) throw new Error("the circle needs the store");
+  const consultations = new ConsultationStore(store);
+  const circle = defineActor<CircleState>({
+    name: "circle",
+    kind: "circle",
+    state: () => ({ store: consultations }),
+    actions: {
+      consult: {
+        async handler(ctx: Ctx, self): Promise<Consultation> {
+          const request = parseConsultRequest(ctx.params);
+          const runner = new ConsultRunner({
+            experts: config.experts,
+            nodeId: self.nodeID,
+            ask: (expertId, question, deadline) => ctx.call<ExpertAnswer, typeof question>(`expert.${expertId}.ask`, question, { timeout: remaining(deadline) }),
+            aggregate: (responses, deadline) =>
+              ctx.call<ConsensusResult, { responses: typeof responses }>("aggregator.aggregate", { responses }, { timeout: remaining(deadline) }),
+            save: (c) => self.state.store.save(c),
+          });
+          const token = typeof ctx.meta.progress === "string" ? ctx.meta.progress : undefined;
+          const consultation = await runner.run(request, {
+            principal: principalOf(ctx),
+            deadline: deadlineOf(ctx),
+            ...(token
+              ? {
+                  onOutcome: (o) => {
+                    const progress: ConsultProgress = { token, expertId: o.expertId, status: o.status, latencyMs: o.latencyMs, ...(o.status !== "answered" ? { code: o.error.code } : {}) };
+                    void ctx.emit(CONSULT_PROGRESS, progress);
+                  },
+                }
+              : {}),
+          });
+          void ctx.emit(CONSULTATION_COMPLETED, {
+            id: consultation.id,
+            principal: consultation.principal,
+            experts: consultation.experts,
+            agreement: consultation.consensus?.agreement,
+            costUsd: consultation.costUsd,
+            durationMs: consultation.durationMs,
+          });
+          return consultation;
+        },
+      },
+      get: {
+        params: { id: { type: "string" }, $$strict: true },
+        async handler(ctx: Ctx, self): Promise<Consultation> {
+          const id = ctx.params.id as string;
+          if (!UUID.test(id)) throw new ValidationError("Invalid consultation id", { issues: [{ field: "id", received: id, message: "a consultation id (a UUID)" }] });
+          const found = await self.state.store.get(id);
+          if (!found) throw new NotFoundError(`No consultation ${id}`, { data: { id } });
+          return found;
+        },
+      },
+      list: {
+        params: {
+          limit: { type: "number", integer: true, min: 1, max: 200, optional: true, convert: true },
+          cursor: { type: "string", max: 200, optional: true },
+          principal: { type: "string", max: 200, optional: true },
+          expert: { type: "string", max: 63, optional: true },
+          from: { type: "date", convert: true, optional: true },
+          to: { type: "date", convert: true, optional: true },
+          status: { type: "enum", values: ["completed", "failed"], optional: true },
+          $$strict: true,
+        },
+        async handler(ctx: Ctx, self) {
+          const p = ctx.params as { limit?: number; cursor?: string; principal?: string; expert?: string; from?: Date; to?: Date; status?: Consultation["status"] };
+          try {
+            return await self.state.store.list(
+              {
+                ...(p.principal ? { principal: p.principal } : {}),
+                ...(p.expert ? { expert: p.expert } : {}),
+                ...(p.from ? { from: p.from.toISOString() } : {}),
+                ...(p.to ? { to: p.to.toISOString() } : {}),
+                ...(p.status ? { status: p.status } : {}),
+              },
+              p.limit ?? 50,
+              p.cursor,
+            );
+          } catch (err) {
+            if (err instanceof InvalidCursorError) {
+              throw new ValidationError("Invalid cursor", { issues: [{ field: "cursor", received: p.cursor, message: "a nextCursor from an earlier page" }] });
+            }
+            throw err;
+          }
+        },
+      },
+    },
+  });
+  return [circle as unknown as ActorDefinition];
+}

@@ -1,0 +1,111 @@
+import type { Context } from "moleculer";
+import { defineActor, type ActorDefinition } from "../actors/actor-spec";
+import type { ExpertConfig } from "../config/file-schema";
+import type { ExpertAnswer } from "../lib/circle/expert-answer";
+import { PriceTable } from "../lib/costs/price-table";
+import { CoreError, DeadlineExceededError, errorClassFor } from "../lib/errors";
+import { ExpertCaller, type AskInput } from "../lib/experts/expert-caller";
+import { createProviderClient } from "../lib/providers/create-provider-client";
+import type { ProviderClient } from "../lib/providers/types";
+import type { NodeRuntime } from "../mixins/node-runtime";
+import { deadlineOf } from "../mixins/resilience.middleware";
+
+/** Event emitted when an expert's provider breaker changes state. */
+export const BREAKER_EVENT = "expert.breaker.changed";
+
+interface AskParams extends AskInput {
+  /** Experts already tried on this request's fallback chain (loops are cut). */
+  visited?: string[];
+}
+
+const askParams = {
+  messages: {
+    type: "array",
+    min: 1,
+    max: 256,
+    items: {
+      type: "object",
+      strict: true,
+      props: { role: { type: "enum", values: ["system", "user", "assistant"] }, content: { type: "string", max: 200_000 } },
+    },
+  },
+  maxTokens: { type: "number", integer: true, positive: true, max: 200_000, optional: true },
+  temperature: { type: "number", min: 0, max: 2, optional: true },
+  visited: { type: "array", items: "string", max: 64, optional: true },
+  $$strict: true,
+};
+
+/**
+ * The error an expert answers with once its own retries are spent: marked not
+ * retryable, so the caller's middleware does not run the whole chain again.
+ */
+function spent(err: unknown, extra: Record<string, unknown>): unknown {
+  if (!(err instanceof CoreError) || !err.retryable) return err;
+  const cls = errorClassFor(err.code);
+  return cls ? new cls(err.message, { data: { ...err.data, ...extra }, retryable: false, cause: err }) : err;
+}
+
+function expertActor(expert: ExpertConfig, client: ProviderClient, prices: PriceTable): ActorDefinition<{ caller: ExpertCaller }> {
+  const name = `expert.${expert.id}`;
+  return defineActor<{ caller: ExpertCaller }>({
+    name,
+    kind: "expert",
+    state: () => ({ caller: undefined as unknown as ExpertCaller }),
+    started(self) {
+      self.state.caller = new ExpertCaller({
+        expert,
+        client,
+        prices,
+        onBreakerChange: (state) => {
+          self.logger.warn(`Circuit breaker of ${name} (${client.provider} ${client.baseUrl}) is now ${state}`);
+          void self.broker.broadcast(BREAKER_EVENT, { expert: expert.id, endpoint: client.baseUrl, state });
+        },
+      });
+    },
+    actions: {
+      ask: {
+        params: askParams,
+        async handler(ctx: Context<Record<string, unknown>, Record<string, unknown>>, self): Promise<ExpertAnswer> {
+          const params = ctx.params as unknown as AskParams;
+          const deadline = deadlineOf(ctx);
+          const input: AskInput = {
+            messages: params.messages,
+            ...(params.maxTokens !== undefined ? { maxTokens: params.maxTokens } : {}),
+            ...(params.temperature !== undefined ? { temperature: params.temperature } : {}),
+          };
+          try {
+            return await self.state.caller.ask(input, deadline);
+          } catch (err) {
+            const visited = [...(params.visited ?? []), expert.id];
+            const candidates = expert.fallback.filter((id) => !visited.includes(id));
+            const tried: Array<{ expertId: string; code: string; message: string }> = [];
+            for (const id of candidates) {
+              if (Date.now() >= deadline) break;
+              try {
+                const answer = await ctx.call<ExpertAnswer, AskParams>(`expert.${id}.ask`, { ...input, visited });
+                self.logger.info(`${name} failed (${(err as Error).message}); ${id} answered in its place`);
+                return { ...answer, expertId: expert.id };
+              } catch (fallbackErr) {
+                const e = fallbackErr as { code?: string; message?: string };
+                tried.push({ expertId: id, code: e.code ?? "INTERNAL", message: e.message ?? String(fallbackErr) });
+              }
+            }
+            if (err instanceof DeadlineExceededError || tried.length === 0) throw spent(err, { expert: expert.id });
+            throw spent(err, { expert: expert.id, fallbacks: tried });
+          }
+        },
+      },
+    },
+  });
+}
+
+/**
+ * `expert.<id>` for every configured expert: each asks its provider behind its
+ * own circuit breaker, retries what is retryable within the call's deadline,
+ * and falls back to the experts in its `fallback` list.
+ */
+export default function createExpertActors(runtime: Pick<NodeRuntime, "config">): ActorDefinition[] {
+  const prices = new PriceTable(runtime.config.prices);
+  // Clients are made here so a missing key or base URL stops the start (exit 2) naming the variable to set.
+  return runtime.config.experts.map((expert) => expertActor(expert, createProviderClient(expert, runtime.config.providerEnv), prices) as unknown as ActorDefinition);
+}
