@@ -11,6 +11,9 @@ import { describeNatsUrl, waitForNats } from "./lib/transport/wait-for-nats";
 import { createBrokerOptions } from "./moleculer.config";
 import type { NodeRuntime } from "./mixins/node-runtime";
 import { NO_EXPERTS_HINT } from "./lib/circle/no-experts-hint";
+import { MemorySharedStore } from "./lib/coordination/memory-shared-store";
+import { RedisSharedStore } from "./lib/coordination/redis-shared-store";
+import type { SharedStore } from "./lib/coordination/shared-store";
 import { DEFAULT_SERVICES, PRODUCT_ACTORS, PRODUCT_SERVICES } from "./services";
 
 export interface StartNodeOptions {
@@ -131,9 +134,13 @@ export async function startNode(options: StartNodeOptions = {}): Promise<CoreNod
   }
 
   let store: Store | undefined;
+  let shared: SharedStore | undefined;
   const brokerOptions = createBrokerOptions(config);
   // The store closes with the broker, however the broker is stopped (signal, REPL `quit`, node.stop()).
-  brokerOptions.middlewares = [...(brokerOptions.middlewares ?? []), { name: "StoreLifecycle", stopped: async () => store?.close() }];
+  brokerOptions.middlewares = [
+    ...(brokerOptions.middlewares ?? []),
+    { name: "StoreLifecycle", stopped: async () => Promise.all([store?.close(), shared?.close()]).then(() => undefined) },
+  ];
   const broker = new ServiceBroker(brokerOptions);
   const logger: Logger = broker.getLogger("core");
   const aborter = new AbortController();
@@ -178,8 +185,9 @@ export async function startNode(options: StartNodeOptions = {}): Promise<CoreNod
         version = await schemaVersion(store);
       }
     }
+    if (specs.length > 0) shared = config.redis ? new RedisSharedStore(config.redis.url, config.redis.prefix, logger) : new MemorySharedStore();
     // Product actors are made once the store is open (some keep their data there), before anything starts.
-    const productActors = specs.flatMap((s) => (s.kind === "product" && PRODUCT_ACTORS[s.name] ? PRODUCT_ACTORS[s.name]!({ config, store }) : []));
+    const productActors = specs.flatMap((s) => (s.kind === "product" && PRODUCT_ACTORS[s.name] ? PRODUCT_ACTORS[s.name]!({ config, store, shared }) : []));
     actors.unshift(...productActors);
     const products = specs.flatMap((s) => (s.kind === "product" && PRODUCT_SERVICES[s.name] ? [s.name] : []));
     // Actors need a supervisor on their node.
@@ -187,6 +195,7 @@ export async function startNode(options: StartNodeOptions = {}): Promise<CoreNod
     const runtime: NodeRuntime = {
       config,
       store,
+      shared,
       actors,
       fatal: (reason) => {
         logger.error(`CORE node ${config.nodeId} is stopping: ${reason}`);

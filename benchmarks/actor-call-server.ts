@@ -20,7 +20,7 @@ async function main(): Promise<void> {
     const config = loadConfig({ NATS_URL: natsUrl, CORE_NAMESPACE: namespace, CORE_NODE_ID: "server", CORE_METRICS: "false", CORE_LOG_LEVEL: "fatal" });
     broker = new ServiceBroker(createBrokerOptions(config));
     const echo = defineActor({ name: "bench.echo", kind: "bench", actions: { echo: { handler: (ctx) => ctx.params } } });
-    broker.createService(createSupervisorService({ config, store: undefined, actors: [echo], fatal: () => undefined }));
+    broker.createService(createSupervisorService({ config, store: undefined, shared: undefined, actors: [echo], fatal: () => undefined }));
   }
   await broker.start();
   process.on("SIGTERM", () => void broker.stop().then(() => process.exit(0)));

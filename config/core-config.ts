@@ -27,6 +27,8 @@ export interface CoreConfig {
   heartbeat: { intervalSec: number; timeoutSec: number };
   requestTimeoutMs: number;
   shutdownTimeoutMs: number;
+  /** 0: identical consults are not served from a cache. */
+  consultCacheTtlSec: number;
   jwtSecret: string;
   providers: {
     anthropic: { apiKey: string | undefined; baseUrl: string | undefined };

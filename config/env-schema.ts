@@ -20,6 +20,13 @@ const positiveInt = (fallback: string, what: string) =>
     .refine((v) => /^\d+$/.test(v) && Number(v) > 0, { error: `a positive integer (${what})` })
     .transform(Number);
 
+const nonNegativeInt = (fallback: string, what: string) =>
+  z
+    .string()
+    .default(fallback)
+    .refine((v) => /^\d+$/.test(v), { error: `a whole number, 0 or more (${what})` })
+    .transform(Number);
+
 const TRUE = new Set(["1", "true", "yes", "on"]);
 const FALSE = new Set(["0", "false", "no", "off"]);
 const flag = (fallback: "true" | "false") =>
@@ -81,6 +88,7 @@ export const envSchema = z.object({
   CORE_HEARTBEAT_TIMEOUT: positiveInt("15", "seconds"),
   CORE_REQUEST_TIMEOUT: positiveInt("30000", "milliseconds"),
   CORE_SHUTDOWN_TIMEOUT: positiveInt("10000", "milliseconds"),
+  CORE_CACHE_TTL: nonNegativeInt("3600", "seconds an identical consult is answered from the cache; 0 turns the cache off"),
   CORE_MIGRATE_ON_START: flag("true"),
   CORE_DATA_DIR: z.string().min(1).default("./data"),
   CORE_DB_SCHEMA: sqlIdentifier,

@@ -110,6 +110,7 @@ export function loadConfig(rawEnv: Env = process.env): CoreConfig {
     heartbeat: { intervalSec: e.CORE_HEARTBEAT_INTERVAL, timeoutSec: e.CORE_HEARTBEAT_TIMEOUT },
     requestTimeoutMs: e.CORE_REQUEST_TIMEOUT,
     shutdownTimeoutMs: e.CORE_SHUTDOWN_TIMEOUT,
+    consultCacheTtlSec: e.CORE_CACHE_TTL,
     jwtSecret: e.CORE_JWT_SECRET ?? DEFAULT_JWT_SECRET,
     providers: {
       anthropic: { apiKey: e.ANTHROPIC_API_KEY, baseUrl: e.ANTHROPIC_BASE_URL },

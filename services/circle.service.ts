@@ -6,6 +6,9 @@ import type { Consultation } from "../lib/circle/consultation";
 import { ConsultationStore, InvalidCursorError } from "../lib/circle/consultation-store";
 import type { ExpertAnswer } from "../lib/circle/expert-answer";
 import type { ConsensusResult } from "../lib/consensus";
+import { ConsultCache } from "../lib/circle/consult-cache";
+import { BudgetLedger, type Principal } from "../lib/costs/budget-ledger";
+import { PriceTable } from "../lib/costs/price-table";
 import { NotFoundError, ValidationError } from "../lib/errors";
 import type { NodeRuntime } from "../mixins/node-runtime";
 import { deadlineOf } from "../mixins/resilience.middleware";
@@ -30,9 +33,11 @@ export interface ConsultProgress {
 type Ctx = Context<Record<string, unknown>, Record<string, unknown>>;
 
 /** Who is calling: set by the edges once they authenticate (REST, NATS, MCP); in-cluster calls are `system`. */
-function principalOf(ctx: Ctx): string {
-  const p = ctx.meta.principal as { id?: unknown } | undefined;
-  return typeof p?.id === "string" && p.id ? p.id : "system";
+function principalOf(ctx: Ctx): Principal {
+  const p = ctx.meta.principal as { id?: unknown; roles?: unknown } | undefined;
+  const id = typeof p?.id === "string" && p.id ? p.id : "system";
+  const roles = Array.isArray(p?.roles) ? p.roles.filter((r): r is string => typeof r === "string") : [];
+  return { id, roles };
 }
 
 /** Time left until `deadline`, at least 1 ms (a call's own timeout, which the deadline middleware tightens to). */
@@ -42,6 +47,8 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 interface CircleState {
   store: ConsultationStore;
+  cache?: ConsultCache;
+  budgets?: BudgetLedger;
 }
 
 /**
@@ -49,14 +56,22 @@ interface CircleState {
  * of Experts. The work is lib/circle's ConsultRunner; this actor wires it to
  * the expert and aggregator actors and to the store.
  */
-export default function createCircleActor(runtime: Pick<NodeRuntime, "config" | "store">): ActorDefinition[] {
-  const { config, store } = runtime;
-  if (!store) throw new Error("the circle needs the store");
+export default function createCircleActor(runtime: Pick<NodeRuntime, "config" | "store" | "shared">): ActorDefinition[] {
+  const { config, store, shared } = runtime;
+  if (!store || !shared) throw new Error("the circle needs the store and the shared state");
   const consultations = new ConsultationStore(store);
+  const prices = new PriceTable(config.prices);
   const circle = defineActor<CircleState>({
     name: "circle",
     kind: "circle",
     state: () => ({ store: consultations }),
+    started(self) {
+      if (config.consultCacheTtlSec > 0) self.state.cache = new ConsultCache({ shared, ttlMs: config.consultCacheTtlSec * 1000, logger: self.logger });
+      if (config.budgets.length > 0) {
+        self.state.budgets = new BudgetLedger({ rules: config.budgets, shared, spentSince: (principal, since) => consultations.spentSince(principal, since) });
+      }
+    },
+
     actions: {
       consult: {
         async handler(ctx: Ctx, self): Promise<Consultation> {
@@ -68,6 +83,9 @@ export default function createCircleActor(runtime: Pick<NodeRuntime, "config" | 
             aggregate: (responses, deadline) =>
               ctx.call<ConsensusResult, { responses: typeof responses }>("aggregator.aggregate", { responses }, { timeout: remaining(deadline) }),
             save: (c) => self.state.store.save(c),
+            prices,
+            ...(self.state.budgets ? { budgets: self.state.budgets } : {}),
+            ...(self.state.cache ? { cache: self.state.cache } : {}),
           });
           const token = typeof ctx.meta.progress === "string" ? ctx.meta.progress : undefined;
           const consultation = await runner.run(request, {
@@ -86,6 +104,7 @@ export default function createCircleActor(runtime: Pick<NodeRuntime, "config" | 
             id: consultation.id,
             principal: consultation.principal,
             experts: consultation.experts,
+            cached: consultation.cached === true,
             agreement: consultation.consensus?.agreement,
             costUsd: consultation.costUsd,
             durationMs: consultation.durationMs,

@@ -1,7 +1,9 @@
 import type { ActorDefinition } from "../actors/actor-spec";
 import type { ActorFactory, ServiceFactory } from "../mixins/node-runtime";
 import createAggregatorActor from "./aggregator.service";
+import createBudgetsActor from "./budgets.service";
 import createCircleActor from "./circle.service";
+import createCostsActor from "./costs.service";
 import createExpertActors from "./experts.service";
 import createApiService from "./api.service";
 import createSupervisorService from "./supervisor.service";
@@ -17,7 +19,9 @@ export const PRODUCT_ACTORS: Readonly<Record<string, ActorFactory>> = {
   aggregator: () => [createAggregatorActor() as ActorDefinition],
   experts: createExpertActors,
   circle: createCircleActor,
+  costs: createCostsActor,
+  budgets: createBudgetsActor,
 };
 
 /** What `core start` runs when --services is not given. */
-export const DEFAULT_SERVICES: readonly string[] = ["api", "supervisor", "aggregator", "experts", "circle"];
+export const DEFAULT_SERVICES: readonly string[] = ["api", "supervisor", "aggregator", "experts", "circle", "costs", "budgets"];

@@ -1,7 +1,11 @@
 import { randomUUID } from "node:crypto";
 import type { ExpertConfig } from "../../config/file-schema";
 import type { ConsensusResult, ExpertResponse } from "../consensus";
-import { NoExpertsError, QuorumNotReachedError, UnknownExpertError } from "../errors";
+import type { BudgetLedger, Principal } from "../costs/budget-ledger";
+import type { PriceTable } from "../costs/price-table";
+import type { ConsultCache } from "./consult-cache";
+import { CoreError, NoExpertsError, QuorumNotReachedError, UnknownExpertError } from "../errors";
+import { DEFAULT_EXPERT_MAX_TOKENS } from "../experts/expert-caller";
 import type { ChatMessage } from "../providers/types";
 import { consultKey, DEFAULT_CONSULT_TIMEOUT_MS, type ConsultRequest } from "./consult-request";
 import { totals, type Consultation } from "./consultation";
@@ -24,11 +28,17 @@ export interface ConsultDeps {
   aggregate(responses: ExpertResponse[], deadline: number): Promise<ConsensusResult>;
   /** Persists the consultation (completed or failed) before the caller hears of it. */
   save(consultation: Consultation): Promise<void>;
+  /** Prices the worst case a budget reserves. */
+  prices: PriceTable;
+  /** Budgets, enforced before any expert is asked; none: no budgets. */
+  budgets?: Pick<BudgetLedger, "reserve">;
+  /** Identical consults answered once; none: every consult asks its experts. */
+  cache?: ConsultCache;
   now?: () => number;
 }
 
 export interface ConsultContext {
-  principal: string;
+  principal: Principal;
   /** Told of each expert's outcome as it comes. */
   onOutcome?: (outcome: ExpertOutcome) => void;
   /** The caller's deadline (epoch ms), when it carries one tighter than the request's timeout. */
@@ -42,6 +52,19 @@ export interface ConsultContext {
  */
 export function finishingReserveMs(totalMs: number): number {
   return Math.min(1_000, Math.max(50, Math.round(totalMs / 10)));
+}
+
+/** Tokens of chat framing per message (role markers, separators) on top of its text. */
+const MESSAGE_OVERHEAD_TOKENS = 16;
+
+/**
+ * The most a question can cost: byte-level tokenisers never make more tokens
+ * than UTF-8 bytes, so the prompt costs at most its bytes (plus framing) as
+ * tokens, and every expert writes its whole output allowance.
+ */
+export function worstCaseUsd(experts: readonly ExpertConfig[], question: ExpertQuestion, prices: PriceTable): number {
+  const promptTokens = question.messages.reduce((n, m) => n + Buffer.byteLength(m.content, "utf8") + MESSAGE_OVERHEAD_TOKENS, 0);
+  return experts.reduce((sum, e) => sum + prices.worstCase(prices.priceOf(e), promptTokens, question.maxTokens ?? e.maxTokens ?? DEFAULT_EXPERT_MAX_TOKENS), 0);
 }
 
 /** A majority of the experts asked: one of one, two of two or three, three of four or five. */
@@ -76,20 +99,72 @@ export class ConsultRunner {
     return [...new Set(request.experts)].map((id) => this.byId.get(id)!);
   }
 
+  /**
+   * One consult: from the cache when an identical one was answered (or is
+   * being answered), else asked of the experts within the principal's budget.
+   * A cached answer is recorded for this caller too, at no cost.
+   */
   async run(request: ConsultRequest, context: ConsultContext): Promise<Consultation> {
     const experts = this.expertsFor(request);
     const started = this.now();
     const own = started + (request.timeoutMs ?? DEFAULT_CONSULT_TIMEOUT_MS);
     const deadline = context.deadline !== undefined ? Math.min(context.deadline, own) : own;
-    const required = Math.min(request.minResponses ?? defaultQuorum(experts.length), experts.length);
-    const ids = experts.map((e) => e.id);
+    const cache = request.cache === false ? undefined : this.deps.cache;
+    if (!cache) return this.consult(request, experts, context, started, deadline);
+    const key = consultKey(request, experts.map((e) => e.id));
+    const result = await cache.run(key, deadline, () => this.consult(request, experts, context, started, deadline));
+    if (!result.cached) return result.consultation;
+    const source = result.consultation;
+    const copy: Consultation = {
+      ...source,
+      id: randomUUID(),
+      principal: context.principal.id,
+      usage: { inputTokens: 0, outputTokens: 0 },
+      costUsd: 0,
+      durationMs: this.now() - started,
+      nodeId: this.deps.nodeId,
+      createdAt: new Date(started).toISOString(),
+      cached: true,
+      cachedFrom: source.id,
+    };
+    await this.deps.save(copy);
+    return copy;
+  }
 
+  private async consult(request: ConsultRequest, experts: ExpertConfig[], context: ConsultContext, started: number, deadline: number): Promise<Consultation> {
+    const required = Math.min(request.minResponses ?? defaultQuorum(experts.length), experts.length);
     const messages: ChatMessage[] = [...(request.system ? [{ role: "system" as const, content: request.system }] : []), { role: "user", content: request.question }];
     const question: ExpertQuestion = {
       messages,
       ...(request.maxTokens !== undefined ? { maxTokens: request.maxTokens } : {}),
       ...(request.temperature !== undefined ? { temperature: request.temperature } : {}),
     };
+    // Refused here, before any provider is called, when the worst case would pass a budget.
+    const reservation = await this.deps.budgets?.reserve(context.principal, worstCaseUsd(experts, question, this.deps.prices));
+    let settledCost = 0;
+    try {
+      const consultation = await this.askAndMerge(request, experts, question, context, started, deadline, required);
+      settledCost = consultation.costUsd;
+      return consultation;
+    } catch (err) {
+      const data = err instanceof CoreError ? err.data : undefined;
+      if (typeof data?.costUsd === "number") settledCost = data.costUsd;
+      throw err;
+    } finally {
+      await reservation?.settle(settledCost);
+    }
+  }
+
+  private async askAndMerge(
+    request: ConsultRequest,
+    experts: ExpertConfig[],
+    question: ExpertQuestion,
+    context: ConsultContext,
+    started: number,
+    deadline: number,
+    required: number,
+  ): Promise<Consultation> {
+    const ids = experts.map((e) => e.id);
     const { outcomes, answered, quorum } = await fanOut({
       experts: ids,
       minResponses: required,
@@ -115,7 +190,7 @@ export class ConsultRunner {
 
     const consultation: Consultation = {
       id: randomUUID(),
-      principal: context.principal,
+      principal: context.principal.id,
       question: request.question,
       ...(request.system ? { system: request.system } : {}),
       experts: ids,
@@ -134,7 +209,7 @@ export class ConsultRunner {
     await this.deps.save(consultation);
     if (!quorum) {
       throw new QuorumNotReachedError(`${error!.message}. Each expert's outcome is in the error's data.`, {
-        data: { consultationId: consultation.id, required, answered, experts: outcomes },
+        data: { consultationId: consultation.id, required, answered, costUsd: consultation.costUsd, experts: outcomes },
       });
     }
     return consultation;

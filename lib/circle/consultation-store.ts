@@ -64,8 +64,8 @@ export class ConsultationStore {
     await this.store.transaction(async (tx) => {
       await tx.query(
         `INSERT INTO consultations (id, principal, question, system, experts, params, status, cache_key, consensus, agreement, error,
-           answered, min_responses, input_tokens, output_tokens, cost_usd, duration_ms, node_id, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)`,
+           answered, min_responses, input_tokens, output_tokens, cost_usd, duration_ms, node_id, created_at, cached_from)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)`,
         [
           c.id,
           c.principal,
@@ -86,6 +86,7 @@ export class ConsultationStore {
           Math.round(c.durationMs),
           c.nodeId,
           c.createdAt,
+          c.cachedFrom ?? null,
         ],
       );
       for (const [position, o] of c.outcomes.entries()) {
@@ -113,7 +114,8 @@ export class ConsultationStore {
             a?.finishReason ?? null,
           ],
         );
-        if (a) {
+        // A cached answer cost nothing: only consults that asked the experts record usage.
+        if (a && !c.cached) {
           await tx.query(
             `INSERT INTO usage_records (at, principal, consultation_id, expert_id, provider, model, input_tokens, output_tokens, cost_usd, priced)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
@@ -148,7 +150,17 @@ export class ConsultationStore {
       createdAt: iso(row.created_at),
       params: row.params as Record<string, unknown>,
       cacheKey: String(row.cache_key),
+      ...(row.cached_from ? { cached: true, cachedFrom: String(row.cached_from) } : {}),
     };
+  }
+
+  /** What `principal` spent since `since` (USD), by the usage recorded: where budget counters start. */
+  async spentSince(principal: string, since: Date): Promise<number> {
+    const { rows } = await this.store.query<{ spent: string | number | null }>(
+      `SELECT COALESCE(SUM(cost_usd), 0) AS spent FROM usage_records WHERE principal = $1 AND at >= $2`,
+      [principal, since.toISOString()],
+    );
+    return num(rows[0]?.spent ?? 0);
   }
 
   /** Newest first, `limit` at a time; throws InvalidCursorError for a cursor it did not make. */

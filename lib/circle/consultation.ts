@@ -26,8 +26,10 @@ export interface Consultation {
   /** The parameters that shaped it (deadlines, tokens, temperature). */
   params: Record<string, unknown>;
   cacheKey: string;
-  /** True when this answer came from the cache rather than from the experts. */
+  /** True when this answer came from the cache rather than from the experts (then it cost nothing). */
   cached?: boolean;
+  /** The consultation whose answer this one reuses. */
+  cachedFrom?: string;
 }
 
 /** Totals over the answered experts. */

@@ -3,7 +3,7 @@ import type { ExpertAnswer } from "../circle/expert-answer";
 import type { PriceTable } from "../costs/price-table";
 import { completeWithRetry, type ProviderRetryOptions } from "../providers/retry";
 import type { ChatMessage, ProviderClient } from "../providers/types";
-import { ProviderBreaker, type BreakerState } from "./provider-breaker";
+import { ProviderBreaker, type BreakerState, type ProviderBreakerOptions } from "./provider-breaker";
 
 /** What an expert is asked: the conversation and the knobs that change an answer. */
 export interface AskInput {
@@ -17,6 +17,7 @@ export interface ExpertCallerOptions {
   client: ProviderClient;
   prices: PriceTable;
   retry?: ProviderRetryOptions;
+  breaker?: ProviderBreakerOptions;
   /** Told when the breaker around the provider changes state. */
   onBreakerChange?: (state: BreakerState) => void;
   now?: () => number;
@@ -38,7 +39,7 @@ export class ExpertCaller {
   constructor(private readonly options: ExpertCallerOptions) {
     const { client } = options;
     this.now = options.now ?? Date.now;
-    this.breaker = new ProviderBreaker(`${client.provider} ${client.baseUrl}`, undefined, options.onBreakerChange);
+    this.breaker = new ProviderBreaker(`${client.provider} ${client.baseUrl}`, options.breaker, options.onBreakerChange);
     const breaker = this.breaker;
     this.guarded = {
       provider: client.provider,

@@ -28,7 +28,9 @@ CREATE TABLE consultations (
   cost_usd      numeric(20, 10) NOT NULL,
   duration_ms   integer NOT NULL,
   node_id       text NOT NULL,
-  created_at    timestamptz NOT NULL
+  created_at    timestamptz NOT NULL,
+  -- Set when the answer was served from the cache: the consultation it reuses (costs nothing itself).
+  cached_from   uuid
 );
 CREATE INDEX consultations_created_at ON consultations (created_at DESC, id DESC);
 CREATE INDEX consultations_principal ON consultations (principal, created_at DESC);

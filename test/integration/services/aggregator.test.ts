@@ -20,7 +20,7 @@ beforeAll(async () => {
   const options = createBrokerOptions(config);
   options.metrics = { enabled: true };
   node = new ServiceBroker(options);
-  const runtime: NodeRuntime = { config, store: undefined, actors: [createAggregatorActor()], fatal: () => undefined };
+  const runtime: NodeRuntime = { config, store: undefined, shared: undefined, actors: [createAggregatorActor()], fatal: () => undefined };
   node.createService(createSupervisorService(runtime));
   await node.start();
   caller = await startTestBroker({ namespace, nodeId: "caller" });

@@ -106,7 +106,7 @@ describe("circle.consult", () => {
     stub.always({ hang: true }, { protocol: "gemini" });
     stub.always({ status: 500 }, { protocol: "openai" });
     const started = Date.now();
-    const c = await node.broker.call<Consultation, unknown>("circle.consult", { question: QUESTION, timeoutMs: 3_000, minResponses: 2 });
+    const c = await node.broker.call<Consultation, unknown>("circle.consult", { question: QUESTION, timeoutMs: 3_000, minResponses: 2, cache: false });
     const took = Date.now() - started;
     expect(took).toBeLessThan(3_500);
     expect(c.status).toBe("completed");
@@ -120,7 +120,7 @@ describe("circle.consult", () => {
 
   it("fails with QUORUM_NOT_REACHED, naming each expert's outcome, and records the failed consult", async () => {
     stub.always({ status: 500 });
-    const err = await node.broker.call("circle.consult", { question: QUESTION, timeoutMs: 5_000 }).catch((e: unknown) => e);
+    const err = await node.broker.call("circle.consult", { question: QUESTION, timeoutMs: 5_000, cache: false }).catch((e: unknown) => e);
     expect(err).toMatchObject({ code: "QUORUM_NOT_REACHED", status: 503 });
     const data = (err as { data: { consultationId: string; experts: unknown[] } }).data;
     expect(data.experts).toHaveLength(4);

@@ -51,7 +51,7 @@ async function start(actors: ActorDefinition[]): Promise<Running> {
   const broker = new ServiceBroker(options);
   const fatal: string[] = [];
   const events: Running["events"] = [];
-  const runtime: NodeRuntime = { config, store: undefined, actors, fatal: (reason) => fatal.push(reason) };
+  const runtime: NodeRuntime = { config, store: undefined, shared: undefined, actors, fatal: (reason) => fatal.push(reason) };
   broker.createService(createSupervisorService(runtime));
   broker.createService({
     name: "listener",

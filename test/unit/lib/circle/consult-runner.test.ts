@@ -4,6 +4,7 @@ import { ConsultRunner, defaultQuorum, finishingReserveMs, type ConsultDeps } fr
 import type { Consultation } from "../../../../lib/circle/consultation";
 import type { ExpertAnswer } from "../../../../lib/circle/expert-answer";
 import { consensusReference } from "../../../../lib/consensus";
+import { PriceTable } from "../../../../lib/costs/price-table";
 import { CoreError, ProviderUnavailableError, ValidationError } from "../../../../lib/errors";
 
 const expert = (id: string, weight = 1): ExpertConfig => ({ id, provider: "openai", model: `model-${id}`, weight, fallback: [] });
@@ -40,17 +41,19 @@ function deps(texts: Record<string, string | Error>, overrides: Partial<ConsultD
     save: async (c) => {
       saved.push(c);
     },
+    prices: new PriceTable({}),
     ...overrides,
   };
   return { d, saved, asked };
 }
 
+const U = { id: "u", roles: [] };
 const PARIS = "The capital of France is Paris. Final answer: Paris";
 
 describe("ConsultRunner", () => {
   it("asks every configured expert, merges the answers and records the consultation with totals", async () => {
     const { d, saved, asked } = deps({ a: PARIS, b: "Paris is the capital of France. Final answer: Paris", c: "It is Lyon. Final answer: Lyon" });
-    const c = await new ConsultRunner(d).run(parseConsultRequest({ question: "Capital of France?", system: "Be brief." }), { principal: "u1" });
+    const c = await new ConsultRunner(d).run(parseConsultRequest({ question: "Capital of France?", system: "Be brief." }), { principal: { id: "u1", roles: [] } });
     expect(asked.map((a) => a.id)).toEqual(["a", "b", "c"]);
     expect(asked[0]!.messages).toEqual([
       { role: "system", content: "Be brief." },
@@ -67,14 +70,14 @@ describe("ConsultRunner", () => {
 
   it("reports a failed expert and still answers with the quorum", async () => {
     const { d } = deps({ a: PARIS, b: PARIS, c: new ProviderUnavailableError("c is down") });
-    const c = await new ConsultRunner(d).run(parseConsultRequest({ question: "q" }), { principal: "u" });
+    const c = await new ConsultRunner(d).run(parseConsultRequest({ question: "q" }), { principal: U });
     expect(c.outcomes.map((o) => o.status)).toEqual(["answered", "answered", "failed"]);
     expect(c.consensus!.experts.map((e) => e.expertId)).toEqual(["a", "b"]);
   });
 
   it("without the quorum: the consultation is recorded as failed, then QUORUM_NOT_REACHED with every expert's outcome", async () => {
     const { d, saved } = deps({ a: PARIS, b: new ProviderUnavailableError("down"), c: new ProviderUnavailableError("down") });
-    const err = await new ConsultRunner(d).run(parseConsultRequest({ question: "q" }), { principal: "u" }).catch((e: unknown) => e);
+    const err = await new ConsultRunner(d).run(parseConsultRequest({ question: "q" }), { principal: U }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(CoreError);
     expect(err).toMatchObject({ code: "QUORUM_NOT_REACHED", status: 503, data: { required: 2, answered: 1 } });
     expect((err as CoreError).data.experts).toHaveLength(3);
@@ -85,9 +88,9 @@ describe("ConsultRunner", () => {
 
   it("asks only the experts named, refuses unknown ones and says which exist", async () => {
     const { d, asked } = deps({ a: PARIS, b: PARIS });
-    await new ConsultRunner(d).run(parseConsultRequest({ question: "q", experts: ["b"] }), { principal: "u" });
+    await new ConsultRunner(d).run(parseConsultRequest({ question: "q", experts: ["b"] }), { principal: U });
     expect(asked.map((a) => a.id)).toEqual(["b"]);
-    await expect(new ConsultRunner(d).run(parseConsultRequest({ question: "q", experts: ["b", "zz"] }), { principal: "u" })).rejects.toMatchObject({
+    await expect(new ConsultRunner(d).run(parseConsultRequest({ question: "q", experts: ["b", "zz"] }), { principal: U })).rejects.toMatchObject({
       code: "UNKNOWN_EXPERT",
       status: 404,
       data: { unknown: ["zz"], known: ["a", "b"] },
@@ -96,7 +99,7 @@ describe("ConsultRunner", () => {
 
   it("with no expert configured says how to add one", async () => {
     const { d } = deps({});
-    await expect(new ConsultRunner(d).run(parseConsultRequest({ question: "q" }), { principal: "u" })).rejects.toMatchObject({
+    await expect(new ConsultRunner(d).run(parseConsultRequest({ question: "q" }), { principal: U })).rejects.toMatchObject({
       code: "NO_EXPERTS",
       message: expect.stringContaining("CORE_CONFIG"),
     });
@@ -106,7 +109,7 @@ describe("ConsultRunner", () => {
     const { d, asked } = deps({ a: PARIS });
     const now = 1_000_000;
     d.now = () => now;
-    await new ConsultRunner(d).run(parseConsultRequest({ question: "q", timeoutMs: 30_000 }), { principal: "u", deadline: now + 2_000 });
+    await new ConsultRunner(d).run(parseConsultRequest({ question: "q", timeoutMs: 30_000 }), { principal: U, deadline: now + 2_000 });
     expect(asked[0]!.deadline).toBe(now + 2_000 - finishingReserveMs(2_000));
     expect(finishingReserveMs(2_000)).toBe(200);
     expect(finishingReserveMs(100)).toBe(50);
@@ -116,7 +119,7 @@ describe("ConsultRunner", () => {
   it("weights answers by the experts' configured weights", async () => {
     const { d } = deps({ a: "Final answer: 4", b: "Final answer: 5", c: "Final answer: 5" });
     d.experts = [expert("a", 5), expert("b"), expert("c")];
-    const c = await new ConsultRunner(d).run(parseConsultRequest({ question: "2+2?" }), { principal: "u" });
+    const c = await new ConsultRunner(d).run(parseConsultRequest({ question: "2+2?" }), { principal: U });
     expect(c.consensus!.vote!.answer).toBe("4");
   });
 

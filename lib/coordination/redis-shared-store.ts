@@ -1,0 +1,148 @@
+import Redis from "ioredis";
+import { randomUUID } from "node:crypto";
+import { UnavailableError } from "../errors";
+import type { Logger } from "../logger";
+import { backoffDelay } from "../resilience/backoff";
+import type { LimitedCounter, SharedStore } from "./shared-store";
+
+// Release a lock only if we still hold it (another node may own it after our TTL ran out).
+const UNLOCK = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`;
+
+// All counters checked, then all added, in one script: atomic across every node.
+// ARGV: amount, then (limit, ttlSec, initial) per key.
+const ADD_WITHIN_LIMITS = `
+local amount = tonumber(ARGV[1])
+for i, key in ipairs(KEYS) do
+  local base = 2 + (i - 1) * 3
+  local v = redis.call('GET', key)
+  if not v then
+    redis.call('SET', key, ARGV[base + 2], 'EX', ARGV[base + 1], 'NX')
+    v = ARGV[base + 2]
+  end
+  if tonumber(v) + amount > tonumber(ARGV[base]) then return i - 1 end
+end
+for _, key in ipairs(KEYS) do redis.call('INCRBY', key, amount) end
+return -1`;
+
+// Only counters that exist: a settlement after expiry must not start a new period at a negative value.
+const ADD_EXISTING = `for _, key in ipairs(KEYS) do if redis.call('EXISTS', key) == 1 then redis.call('INCRBY', key, ARGV[1]) end end return 0`;
+
+/** How long a call waits for a connection that is not up (yet): a start-up race, not an outage. */
+const CONNECT_WAIT_MS = 1_000;
+
+type Scripted = Redis & {
+  coreUnlock(key: string, token: string): Promise<number>;
+  coreAddWithinLimits(...args: Array<string | number>): Promise<number>;
+  coreAddExisting(...args: Array<string | number>): Promise<number>;
+};
+
+/**
+ * SharedStore on Redis: one connection per node, every key under the
+ * cluster's prefix, counters and locks changed by Lua scripts so concurrent
+ * nodes never interleave. While Redis is down, calls fail at once with
+ * UNAVAILABLE (no offline queue): callers decide whether that is a miss.
+ */
+export class RedisSharedStore implements SharedStore {
+  private readonly redis: Scripted;
+
+  constructor(url: string, private readonly prefix: string, logger?: Logger) {
+    const redis = new Redis(url, {
+      lazyConnect: false,
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 1,
+      retryStrategy: (times: number) => backoffDelay(times, { initialMs: 200, maxMs: 10_000, factor: 2 }),
+    });
+    let lastError = "";
+    redis.on("error", (err: Error & { code?: string }) => {
+      const what = err.code ?? err.message;
+      if (what !== lastError) logger?.warn(`Redis (shared state) is unreachable: ${what}`);
+      lastError = what;
+    });
+    redis.on("ready", () => (lastError = ""));
+    redis.defineCommand("coreUnlock", { numberOfKeys: 1, lua: UNLOCK });
+    redis.defineCommand("coreAddWithinLimits", { lua: ADD_WITHIN_LIMITS });
+    redis.defineCommand("coreAddExisting", { lua: ADD_EXISTING });
+    this.redis = redis as Scripted;
+  }
+
+  private key(key: string): string {
+    return `${this.prefix}:${key}`;
+  }
+
+  /** While (re)connecting, waits a moment for the connection rather than failing a call made just before it is up. */
+  private ready(): Promise<void> {
+    if (this.redis.status === "ready") return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.redis.off("ready", done);
+        resolve();
+      };
+      const timer = setTimeout(done, CONNECT_WAIT_MS).unref();
+      this.redis.once("ready", done);
+    });
+  }
+
+  private async run<T>(what: string, op: () => Promise<T>): Promise<T> {
+    try {
+      await this.ready();
+      return await op();
+    } catch (err) {
+      throw new UnavailableError(`Redis could not ${what}: ${(err as Error).message}`, { cause: err });
+    }
+  }
+
+  get(key: string): Promise<string | undefined> {
+    return this.run("read a value", async () => (await this.redis.get(this.key(key))) ?? undefined);
+  }
+
+  set(key: string, value: string, ttlMs: number): Promise<void> {
+    return this.run("write a value", async () => {
+      await this.redis.set(this.key(key), value, "PX", Math.max(1, Math.round(ttlMs)));
+    });
+  }
+
+  tryLock(key: string, ttlMs: number): Promise<string | undefined> {
+    return this.run("take a lock", async () => {
+      const token = randomUUID();
+      const ok = await this.redis.set(this.key(key), token, "PX", Math.max(1, Math.round(ttlMs)), "NX");
+      return ok === "OK" ? token : undefined;
+    });
+  }
+
+  unlock(key: string, token: string): Promise<void> {
+    return this.run("release a lock", async () => {
+      await this.redis.coreUnlock(this.key(key), token);
+    });
+  }
+
+  addWithinLimits(counters: readonly LimitedCounter[], amount: number): Promise<number> {
+    return this.run("update counters", async () => {
+      const args: Array<string | number> = [counters.length, ...counters.map((c) => this.key(c.key)), amount];
+      for (const c of counters) args.push(c.limit, Math.max(1, Math.ceil(c.ttlSec)), c.initial);
+      return Number(await this.redis.coreAddWithinLimits(...args));
+    });
+  }
+
+  add(keys: readonly string[], amount: number): Promise<void> {
+    return this.run("update counters", async () => {
+      if (keys.length) await this.redis.coreAddExisting(keys.length, ...keys.map((k) => this.key(k)), amount);
+    });
+  }
+
+  read(keys: readonly string[]): Promise<number[]> {
+    return this.run("read counters", async () => {
+      if (!keys.length) return [];
+      const values = await this.redis.mget(...keys.map((k) => this.key(k)));
+      return values.map((v) => (v === null ? 0 : Number(v)));
+    });
+  }
+
+  async close(): Promise<void> {
+    if (this.redis.status === "ready") {
+      await this.redis.quit().catch(() => this.redis.disconnect());
+    } else {
+      this.redis.disconnect();
+    }
+  }
+}
