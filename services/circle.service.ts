@@ -5,12 +5,14 @@ import { ConsultRunner } from "../lib/circle/consult-runner";
 import type { Consultation } from "../lib/circle/consultation";
 import { ConsultationStore, InvalidCursorError } from "../lib/circle/consultation-store";
 import type { ExpertAnswer } from "../lib/circle/expert-answer";
+import type { ExpertOutcome } from "../lib/circle/fan-out";
 import type { ConsensusResult } from "../lib/consensus";
 import { ConsultCache } from "../lib/circle/consult-cache";
 import { BudgetLedger, type Principal } from "../lib/costs/budget-ledger";
 import { PriceTable } from "../lib/costs/price-table";
-import { NotFoundError, ValidationError } from "../lib/errors";
+import { BudgetExceededError, NotFoundError, ValidationError } from "../lib/errors";
 import type { NodeRuntime } from "../mixins/node-runtime";
+import { CircleMetrics } from "../mixins/circle-metrics";
 import { deadlineOf } from "../mixins/resilience.middleware";
 
 /** Emitted after every consult that reached its quorum. */
@@ -47,6 +49,7 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 interface CircleState {
   store: ConsultationStore;
+  metrics?: CircleMetrics;
   cache?: ConsultCache;
   budgets?: BudgetLedger;
 }
@@ -66,6 +69,7 @@ export default function createCircleActor(runtime: Pick<NodeRuntime, "config" | 
     kind: "circle",
     state: () => ({ store: consultations }),
     started(self) {
+      self.state.metrics = CircleMetrics.for(self.broker);
       if (config.consultCacheTtlSec > 0) self.state.cache = new ConsultCache({ shared, ttlMs: config.consultCacheTtlSec * 1000, logger: self.logger });
       if (config.budgets.length > 0) {
         self.state.budgets = new BudgetLedger({ rules: config.budgets, shared, spentSince: (principal, since) => consultations.spentSince(principal, since) });
@@ -88,18 +92,22 @@ export default function createCircleActor(runtime: Pick<NodeRuntime, "config" | 
             ...(self.state.cache ? { cache: self.state.cache } : {}),
           });
           const token = typeof ctx.meta.progress === "string" ? ctx.meta.progress : undefined;
-          const consultation = await runner.run(request, {
-            principal: principalOf(ctx),
-            deadline: deadlineOf(ctx),
-            ...(token
-              ? {
-                  onOutcome: (o) => {
-                    const progress: ConsultProgress = { token, expertId: o.expertId, status: o.status, latencyMs: o.latencyMs, ...(o.status !== "answered" ? { code: o.error.code } : {}) };
-                    void ctx.emit(CONSULT_PROGRESS, progress);
-                  },
-                }
-              : {}),
-          });
+          const onOutcome = (o: ExpertOutcome) => {
+            const progress: ConsultProgress = { token: token!, expertId: o.expertId, status: o.status, latencyMs: o.latencyMs, ...(o.status !== "answered" ? { code: o.error.code } : {}) };
+            void ctx.emit(CONSULT_PROGRESS, progress);
+          };
+          const began = process.hrtime.bigint();
+          const took = () => Number(process.hrtime.bigint() - began) / 1e9;
+          let consultation: Consultation;
+          try {
+            consultation = await runner.run(request, { principal: principalOf(ctx), deadline: deadlineOf(ctx), ...(token ? { onOutcome } : {}) });
+          } catch (err) {
+            const refused = err instanceof BudgetExceededError;
+            if (refused) self.state.metrics?.refused(String(err.data.period));
+            self.state.metrics?.consult(refused ? "refused" : "failed", false, took());
+            throw err;
+          }
+          self.state.metrics?.consult("completed", consultation.cached === true, took());
           void ctx.emit(CONSULTATION_COMPLETED, {
             id: consultation.id,
             principal: consultation.principal,

@@ -8,6 +8,7 @@ import { ExpertCaller, type AskInput } from "../lib/experts/expert-caller";
 import { createProviderClient } from "../lib/providers/create-provider-client";
 import type { ProviderClient } from "../lib/providers/types";
 import type { NodeRuntime } from "../mixins/node-runtime";
+import { CircleMetrics } from "../mixins/circle-metrics";
 import { deadlineOf } from "../mixins/resilience.middleware";
 
 /** Event emitted when an expert's provider breaker changes state. */
@@ -45,18 +46,27 @@ function spent(err: unknown, extra: Record<string, unknown>): unknown {
   return cls ? new cls(err.message, { data: { ...err.data, ...extra }, retryable: false, cause: err }) : err;
 }
 
-function expertActor(expert: ExpertConfig, client: ProviderClient, prices: PriceTable): ActorDefinition<{ caller: ExpertCaller }> {
+interface ExpertState {
+  caller: ExpertCaller;
+  metrics: CircleMetrics;
+}
+
+function expertActor(expert: ExpertConfig, client: ProviderClient, prices: PriceTable): ActorDefinition<ExpertState> {
   const name = `expert.${expert.id}`;
-  return defineActor<{ caller: ExpertCaller }>({
+  return defineActor<ExpertState>({
     name,
     kind: "expert",
-    state: () => ({ caller: undefined as unknown as ExpertCaller }),
+    state: () => ({ caller: undefined as unknown as ExpertCaller, metrics: undefined as unknown as CircleMetrics }),
     started(self) {
+      const metrics = CircleMetrics.for(self.broker);
+      self.state.metrics = metrics;
+      metrics.breaker(expert.id, client.baseUrl, "closed");
       self.state.caller = new ExpertCaller({
         expert,
         client,
         prices,
         onBreakerChange: (state) => {
+          metrics.breaker(expert.id, client.baseUrl, state);
           self.logger.warn(`Circuit breaker of ${name} (${client.provider} ${client.baseUrl}) is now ${state}`);
           void self.broker.broadcast(BREAKER_EVENT, { expert: expert.id, endpoint: client.baseUrl, state });
         },
@@ -73,9 +83,13 @@ function expertActor(expert: ExpertConfig, client: ProviderClient, prices: Price
             ...(params.maxTokens !== undefined ? { maxTokens: params.maxTokens } : {}),
             ...(params.temperature !== undefined ? { temperature: params.temperature } : {}),
           };
+          const started = Date.now();
           try {
-            return await self.state.caller.ask(input, deadline);
+            const answer = await self.state.caller.ask(input, deadline);
+            self.state.metrics.answered(expert.id, answer);
+            return answer;
           } catch (err) {
+            self.state.metrics.failed(expert.id, expert.provider, err instanceof CoreError ? err.code : "INTERNAL", Date.now() - started);
             const visited = [...(params.visited ?? []), expert.id];
             const candidates = expert.fallback.filter((id) => !visited.includes(id));
             const tried: Array<{ expertId: string; code: string; message: string }> = [];

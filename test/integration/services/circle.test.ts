@@ -2,6 +2,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Consultation } from "../../../lib/circle/consultation";
+import { CIRCLE_METRICS } from "../../../mixins/circle-metrics";
 import { startNode, type CoreNode } from "../../../node";
 import { startProviderStub, type ProviderStub } from "../../helpers/provider-stubs";
 import { testSchema } from "../../helpers/pg-schema";
@@ -49,7 +50,8 @@ beforeAll(async () => {
     CORE_NODE_ID: "circle-node",
     DATABASE_URL: pg.url,
     CORE_DB_SCHEMA: pg.schema,
-    CORE_METRICS: "false",
+    CORE_METRICS: "true",
+    CORE_METRICS_PORT: "0",
     CORE_LOG_LEVEL: "error",
     CORE_CONFIG: configFile,
     ANTHROPIC_API_KEY: "test-key",
@@ -98,6 +100,12 @@ describe("circle.consult", () => {
       total += o.answer.costUsd;
     }
     expect(c.costUsd).toBeCloseTo(total, 12);
+    // The same numbers in the metrics.
+    const metric = (name: string) => node.broker.metrics.getMetric(name) as unknown as { get(labels: object): { value?: number; count?: number } | null };
+    expect(metric(CIRCLE_METRICS.expertTokens).get({ expert: "claude", provider: "anthropic", model: "claude-sonnet-4-5", direction: "input" })?.value).toBeGreaterThan(0);
+    expect(metric(CIRCLE_METRICS.expertCost).get({ expert: "gpt", provider: "openai", model: "gpt-4o" })?.value).toBeGreaterThan(0);
+    expect(metric(CIRCLE_METRICS.consultDuration).get({ outcome: "completed", cached: "false" })?.count).toBeGreaterThanOrEqual(1);
+    expect(metric(CIRCLE_METRICS.circuitState).get({ expert: "gpt", endpoint: stub.baseUrl("openai") })?.value).toBe(0);
     // No price configured for llama: it costs 0 and says it is not priced.
     expect(c.outcomes.find((o) => o.expertId === "llama")).toMatchObject({ answer: { priced: false, costUsd: 0 } });
   });
