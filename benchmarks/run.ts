@@ -1,5 +1,6 @@
 import { runActorCallBenchmark } from "./actor-call";
 import { runConsensusBenchmark } from "./consensus";
+import { runConsultBenchmark } from "./consult";
 import { runSerializerBenchmark } from "./serializers";
 
 /** `npm run bench`: every benchmark, each writing benchmarks/results/<name>.json and .md. */
@@ -7,6 +8,7 @@ const BENCHMARKS: Record<string, () => Promise<void>> = {
   serializers: runSerializerBenchmark,
   "actor-call": runActorCallBenchmark,
   consensus: runConsensusBenchmark,
+  consult: runConsultBenchmark,
 };
 
 async function main(): Promise<void> {
