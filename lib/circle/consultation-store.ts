@@ -59,71 +59,76 @@ export class InvalidCursorError extends Error {}
 export class ConsultationStore {
   constructor(private readonly store: Store) {}
 
-  /** Writes a consultation, its outcomes and its usage rows in one transaction. */
+  /**
+   * Writes a consultation, its outcomes and its usage rows in one statement
+   * (atomic by itself): the rows travel as JSON and are unpacked by the
+   * database, one round trip however many experts answered.
+   */
   async save(c: Consultation): Promise<void> {
-    await this.store.transaction(async (tx) => {
-      await tx.query(
-        `INSERT INTO consultations (id, principal, question, system, experts, params, status, cache_key, consensus, agreement, error,
-           answered, min_responses, input_tokens, output_tokens, cost_usd, duration_ms, node_id, created_at, cached_from)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)`,
-        [
-          c.id,
-          c.principal,
-          c.question,
-          c.system ?? null,
-          c.experts,
-          JSON.stringify(c.params),
-          c.status,
-          c.cacheKey,
-          c.consensus ? JSON.stringify(c.consensus) : null,
-          c.consensus?.agreement ?? null,
-          c.error ? JSON.stringify(c.error) : null,
-          c.quorum.answered,
-          c.quorum.required,
-          c.usage.inputTokens,
-          c.usage.outputTokens,
-          c.costUsd.toFixed(10),
-          Math.round(c.durationMs),
-          c.nodeId,
-          c.createdAt,
-          c.cachedFrom ?? null,
-        ],
-      );
-      for (const [position, o] of c.outcomes.entries()) {
-        const a = o.status === "answered" ? o.answer : undefined;
-        await tx.query(
-          `INSERT INTO expert_responses (consultation_id, position, expert_id, status, answered_by, provider, model, text, error,
-             input_tokens, output_tokens, cost_usd, priced, attempts, latency_ms, finish_reason)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`,
-          [
-            c.id,
-            position,
-            o.expertId,
-            o.status,
-            a?.answeredBy ?? null,
-            a?.provider ?? null,
-            a?.model ?? null,
-            a?.text ?? null,
-            o.status === "answered" ? null : JSON.stringify(o.error),
-            a?.usage.inputTokens ?? 0,
-            a?.usage.outputTokens ?? 0,
-            (a?.costUsd ?? 0).toFixed(10),
-            a?.priced ?? false,
-            a?.attempts ?? 0,
-            Math.round(o.latencyMs),
-            a?.finishReason ?? null,
-          ],
-        );
-        // A cached answer cost nothing: only consults that asked the experts record usage.
-        if (a && !c.cached) {
-          await tx.query(
-            `INSERT INTO usage_records (at, principal, consultation_id, expert_id, provider, model, input_tokens, output_tokens, cost_usd, priced)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-            [c.createdAt, c.principal, c.id, a.answeredBy, a.provider, a.model, a.usage.inputTokens, a.usage.outputTokens, a.costUsd.toFixed(10), a.priced],
-          );
-        }
-      }
+    const responses = c.outcomes.map((o, position) => {
+      const a = o.status === "answered" ? o.answer : undefined;
+      return {
+        position,
+        expert_id: o.expertId,
+        status: o.status,
+        answered_by: a?.answeredBy ?? null,
+        provider: a?.provider ?? null,
+        model: a?.model ?? null,
+        text: a?.text ?? null,
+        error: o.status === "answered" ? null : o.error,
+        input_tokens: a?.usage.inputTokens ?? 0,
+        output_tokens: a?.usage.outputTokens ?? 0,
+        cost_usd: (a?.costUsd ?? 0).toFixed(10),
+        priced: a?.priced ?? false,
+        attempts: a?.attempts ?? 0,
+        latency_ms: Math.round(o.latencyMs),
+        finish_reason: a?.finishReason ?? null,
+      };
     });
+    // A cached answer cost nothing: only consults that asked the experts record usage.
+    const usage = c.cached ? [] : responses.filter((r) => r.status === "answered");
+    await this.store.query(
+      `WITH consultation AS (
+         INSERT INTO consultations (id, principal, question, system, experts, params, status, cache_key, consensus, agreement, error,
+           answered, min_responses, input_tokens, output_tokens, cost_usd, duration_ms, node_id, created_at, cached_from)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)
+         RETURNING id
+       ), responses AS (
+         INSERT INTO expert_responses (consultation_id, position, expert_id, status, answered_by, provider, model, text, error,
+           input_tokens, output_tokens, cost_usd, priced, attempts, latency_ms, finish_reason)
+         SELECT (SELECT id FROM consultation), r.* FROM jsonb_to_recordset($21::jsonb) AS r(position integer, expert_id text, status text,
+           answered_by text, provider text, model text, text text, error jsonb, input_tokens integer, output_tokens integer,
+           cost_usd numeric, priced boolean, attempts integer, latency_ms integer, finish_reason text)
+       )
+       INSERT INTO usage_records (at, principal, consultation_id, expert_id, provider, model, input_tokens, output_tokens, cost_usd, priced)
+       SELECT $19, $2, (SELECT id FROM consultation), u.answered_by, u.provider, u.model, u.input_tokens, u.output_tokens, u.cost_usd, u.priced
+         FROM jsonb_to_recordset($22::jsonb) AS u(answered_by text, provider text, model text, input_tokens integer, output_tokens integer,
+           cost_usd numeric, priced boolean)`,
+      [
+        c.id,
+        c.principal,
+        c.question,
+        c.system ?? null,
+        c.experts,
+        JSON.stringify(c.params),
+        c.status,
+        c.cacheKey,
+        c.consensus ? JSON.stringify(c.consensus) : null,
+        c.consensus?.agreement ?? null,
+        c.error ? JSON.stringify(c.error) : null,
+        c.quorum.answered,
+        c.quorum.required,
+        c.usage.inputTokens,
+        c.usage.outputTokens,
+        c.costUsd.toFixed(10),
+        Math.round(c.durationMs),
+        c.nodeId,
+        c.createdAt,
+        c.cachedFrom ?? null,
+        JSON.stringify(responses),
+        JSON.stringify(usage),
+      ],
+    );
   }
 
   async get(id: string): Promise<Consultation | undefined> {

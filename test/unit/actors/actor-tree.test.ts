@@ -7,9 +7,9 @@ const def = (name: string, kind?: string) => defineActor({ name, kind, actions: 
 describe("defineActor", () => {
   it("fills defaults, takes the kind from the name and the mailbox from the kind's policy", () => {
     const d = def("expert.claude");
-    expect(d).toMatchObject({ name: "expert.claude", kind: "expert", restart: "permanent", singleton: false, shutdownMs: 5_000, mailbox: { concurrency: 8, capacity: 64 } });
+    expect(d).toMatchObject({ name: "expert.claude", kind: "expert", restart: "permanent", singleton: false, shutdownMs: 5_000, mailbox: { concurrency: 64, capacity: 512 } });
     expect(def("test.x").mailbox).toEqual({ concurrency: 16, capacity: 256 });
-    expect(defineActor({ name: "expert.y", mailbox: { capacity: 2 }, actions: { a: { handler: () => 1 } } }).mailbox).toEqual({ concurrency: 8, capacity: 2 });
+    expect(defineActor({ name: "expert.y", mailbox: { capacity: 2 }, actions: { a: { handler: () => 1 } } }).mailbox).toEqual({ concurrency: 64, capacity: 2 });
   });
 
   it("refuses names callers could not use and actors without actions", () => {
