@@ -27,6 +27,8 @@ export function renderConsultation(c: Consultation): string {
   const table = new Table({
     head: ["expert", "status", "model", "latency", "tokens in/out", "cost", "agreement", "answer or error"],
     style: { head: [], border: [] },
+    // No rule between rows: one line per expert.
+    chars: { mid: "", "left-mid": "", "mid-mid": "", "right-mid": "" },
     wordWrap: false,
   });
   for (const o of c.outcomes) {
