@@ -1,6 +1,6 @@
 import { execFileSync } from "node:child_process";
 import { join } from "node:path";
-import { consensusReference, createConsensus, type ExpertResponse } from "../../../../lib/consensus";
+import { consensusReference, createConsensus } from "../../../../lib/consensus";
 import { responseSet } from "../../../../benchmarks/consensus-corpus";
 
 /**
@@ -40,19 +40,17 @@ describe("the native engine at run time", () => {
     expect(timerLag("reference", 1).worstLagMs).toBeGreaterThan(10);
   });
 
-  it("grows RSS by less than 10 % over 100 000 aggregations after warm-up", async () => {
-    const small: ExpertResponse[] = responseSet(3, 300, 11);
-    const batch = async (calls: number) => {
-      for (let i = 0; i < calls; i += 16) await Promise.all(Array.from({ length: 16 }, () => native(small)));
-    };
-    // Warm-up first: V8's young generation grows to its full size over the first tens of
-    // thousands of calls (about 12 MiB in a bare process: sizing, not a leak).
-    await batch(40_000);
-    const before = process.memoryUsage().rss;
-    await batch(100_000);
-    const after = process.memoryUsage().rss;
-    const growth = (after - before) / before;
-    console.log(`RSS over 100 000 aggregations: ${(before / 2 ** 20).toFixed(1)} MiB → ${(after / 2 ** 20).toFixed(1)} MiB (${(growth * 100).toFixed(1)} %)`);
+  it("grows RSS by less than 10 % over 100 000 aggregations after warm-up", () => {
+    // In a process of its own (in a Jest worker the RSS also moves with whatever other test files
+    // did), with V8's young generation at a fixed size: left to itself it doubles now and then
+    // (measured: heapTotal 13 → 22 → 38 MiB over 400 000 calls, heapUsed flat), which is V8's
+    // sizing, not the engine's memory.
+    const script = join(__dirname, "..", "..", "..", "fixtures", "consensus-rss.js");
+    const flags = ["--min-semi-space-size=16", "--max-semi-space-size=16"];
+    const r = JSON.parse(execFileSync(process.execPath, [...flags, script, "100000"], { encoding: "utf8" })) as { engine: string; beforeBytes: number; afterBytes: number };
+    const growth = (r.afterBytes - r.beforeBytes) / r.beforeBytes;
+    console.log(`RSS over 100 000 aggregations: ${(r.beforeBytes / 2 ** 20).toFixed(1)} MiB → ${(r.afterBytes / 2 ** 20).toFixed(1)} MiB (${(growth * 100).toFixed(1)} %)`);
+    expect(r.engine).toBe("native");
     expect(growth).toBeLessThan(0.1);
   });
 });
