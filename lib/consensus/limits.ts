@@ -16,7 +16,7 @@ const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "obj
  * Checks an aggregation request: shape and values (VALIDATION_FAILED, 422, every
  * problem at once), then sizes (PAYLOAD_TOO_LARGE, 413, with the limit).
  */
-export function validateConsensusInput(responses: unknown, options: unknown = {}): { responses: ExpertResponse[]; weights: Float64Array; options: ResolvedOptions } {
+export function validateConsensusInput(responses: unknown, options: unknown = {}): { responses: ExpertResponse[]; weights: Float64Array; options: ResolvedOptions; totalBytes: number } {
   const issues: FieldIssue[] = [];
   if (!Array.isArray(responses)) throw new ValidationError("responses must be an array of { expertId, text, weight?, confidence? }", { issues: [{ field: "responses", message: "expected an array" }] });
   if (responses.length === 0) throw new ValidationError("responses is empty: at least one response is needed", { issues: [{ field: "responses", message: "expected 1 to 256 responses" }] });
@@ -67,5 +67,5 @@ export function validateConsensusInput(responses: unknown, options: unknown = {}
   });
   if (total > MAX_TOTAL_BYTES) throw new PayloadTooLargeError(`The responses total ${total} bytes; at most ${MAX_TOTAL_BYTES} per aggregation`, { data: { limit: MAX_TOTAL_BYTES, received: total } });
   // Lone surrogates cannot cross into the native engine (UTF-8); both engines see U+FFFD instead.
-  return { responses: valid.map(({ expertId, text, weight, confidence }) => ({ expertId, text: text.toWellFormed(), weight, confidence })), weights, options: resolved };
+  return { responses: valid.map(({ expertId, text, weight, confidence }) => ({ expertId, text: text.toWellFormed(), weight, confidence })), weights, options: resolved, totalBytes: total };
 }
