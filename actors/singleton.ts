@@ -5,8 +5,13 @@ export interface SingletonOptions {
   lease: LeaseStore;
   /** This node's id: what the lease records as its holder. */
   holder: string;
-  /** How often to try for the lease or renew it; default a third of the TTL, at most 1 s. */
+  /** How often the holder renews its lease; default a third of the TTL, at most 1 s. */
   intervalMs?: number;
+  /**
+   * How often a node standing by tries for the lease; default a quarter of the
+   * TTL, at most 250 ms: a takeover comes at most this long after the lease expired.
+   */
+  standbyIntervalMs?: number;
   onChange?: (event: { actor: string; change: "acquired" | "lost" | "released" }) => void;
 }
 
@@ -35,13 +40,16 @@ class SingletonRunner implements RunningChild {
   private timer: NodeJS.Timeout | undefined;
   private busy = false;
   private stopped = false;
+  private ended = false;
   private readonly key: string;
   private readonly intervalMs: number;
+  private readonly standbyIntervalMs: number;
 
   constructor(private readonly inner: ChildSpec, private readonly context: { path: string[] }, private readonly options: SingletonOptions) {
     this.exited = new Promise((resolve) => (this.resolveExit = resolve));
     this.key = `singleton.${inner.id}`;
     this.intervalMs = options.intervalMs ?? Math.min(1_000, Math.floor(options.lease.ttlMs / 3));
+    this.standbyIntervalMs = options.standbyIntervalMs ?? Math.min(this.intervalMs, 250, Math.floor(options.lease.ttlMs / 4));
   }
 
   state(): ChildState {
@@ -50,9 +58,9 @@ class SingletonRunner implements RunningChild {
 
   begin(): void {
     void this.tick();
-    this.timer = setInterval(() => void this.tick(), this.intervalMs);
   }
 
+  /** One try for the lease (standing by) or one renewal (holding it), then the next after its interval. */
   private async tick(): Promise<void> {
     if (this.busy || this.stopped) return;
     this.busy = true;
@@ -62,6 +70,7 @@ class SingletonRunner implements RunningChild {
     } finally {
       this.busy = false;
     }
+    if (!this.stopped && !this.ended) this.timer = setTimeout(() => void this.tick(), this.active ? this.intervalMs : this.standbyIntervalMs);
   }
 
   private async tryTakeOver(): Promise<void> {
@@ -92,14 +101,15 @@ class SingletonRunner implements RunningChild {
   }
 
   private async end(reason: ExitReason): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
+    this.ended = true;
+    if (this.timer) clearTimeout(this.timer);
     await this.options.lease.release(this.key, this.options.holder).catch(() => undefined);
     this.resolveExit(reason);
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
-    if (this.timer) clearInterval(this.timer);
+    if (this.timer) clearTimeout(this.timer);
     const running = this.active;
     this.active = undefined;
     await running?.stop();
@@ -109,7 +119,7 @@ class SingletonRunner implements RunningChild {
 
   kill(): void {
     this.stopped = true;
-    if (this.timer) clearInterval(this.timer);
+    if (this.timer) clearTimeout(this.timer);
     this.active?.kill?.();
   }
 }

@@ -5,6 +5,13 @@ import type { LeaseStore } from "./lease-store";
 const codec = StringCodec();
 
 /**
+ * How much older than the TTL a lease must look before it is taken over
+ * without waiting for the server to expire it: room for the clocks of this
+ * node and the NATS server to differ (NTP keeps them within milliseconds).
+ */
+const CLOCK_MARGIN_MS = 200;
+
+/**
  * Leases in a NATS JetStream key-value bucket whose TTL (max age) is the lease
  * TTL. Taking a lease is an atomic create; renewing is a compare-and-set on the
  * revision we wrote, which also restarts the TTL; a holder that dies stops
@@ -39,9 +46,21 @@ export class NatsKvLeaseStore implements LeaseStore {
     } catch {
       // Taken (or NATS unreachable): ours only if the entry says so.
       const entry = await this.kv.get(key).catch(() => null);
-      if (entry && entry.operation === "PUT" && codec.decode(entry.value) === holder) {
+      if (!entry || entry.operation !== "PUT") return false;
+      if (codec.decode(entry.value) === holder) {
         this.revisions.set(key, entry.revision);
         return this.renew(key, holder);
+      }
+      // Its holder stopped renewing: the server expires the entry only some time after its TTL
+      // (about a second, measured), so a lease last written longer than the TTL ago is taken over
+      // at once, by a compare-and-set on the revision read (two takers cannot both win).
+      if (Date.now() - entry.created.getTime() > this.ttlMs + CLOCK_MARGIN_MS) {
+        try {
+          this.revisions.set(key, await this.kv.update(key, codec.encode(holder), entry.revision));
+          return true;
+        } catch {
+          return false;
+        }
       }
       return false;
     }

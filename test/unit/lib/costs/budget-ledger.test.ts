@@ -1,4 +1,5 @@
 import { MemorySharedStore } from "../../../../lib/coordination/memory-shared-store";
+import { RedisSharedStore } from "../../../../lib/coordination/redis-shared-store";
 import { BudgetLedger, periodBounds } from "../../../../lib/costs/budget-ledger";
 import { BudgetExceededError } from "../../../../lib/errors";
 
@@ -56,5 +57,14 @@ describe("BudgetLedger", () => {
     expect(periodBounds("day", at)).toEqual({ start: new Date("2026-11-29T00:00:00Z"), end: new Date("2026-11-30T00:00:00Z") });
     expect(periodBounds("week", at)).toEqual({ start: new Date("2026-11-23T00:00:00Z"), end: new Date("2026-11-30T00:00:00Z") });
     expect(periodBounds("month", at)).toEqual({ start: new Date("2026-11-01T00:00:00Z"), end: new Date("2026-12-01T00:00:00Z") });
+  });
+});
+
+describe("BudgetLedger when its shared store is down", () => {
+  it("refuses with UNAVAILABLE (retryable) rather than spending without a check", async () => {
+    const shared = new RedisSharedStore("redis://127.0.0.1:1", "nowhere");
+    const l = new BudgetLedger({ rules: [{ principal: "*", period: "day", limitUsd: 5 }], shared, spentSince: async () => 0 });
+    await expect(l.reserve(alice, 0.1)).rejects.toMatchObject({ code: "UNAVAILABLE", status: 503, retryable: true });
+    await shared.close();
   });
 });
