@@ -1,6 +1,10 @@
 import type { ServiceBroker } from "moleculer";
 import type { ActorInfo } from "../actors/actor-tree";
 import type { ChildSnapshot, SupervisorSnapshot } from "../actors/supervisor";
+import type { Consultation } from "../lib/circle/consultation";
+import { renderConsultation } from "../lib/circle/render-consultation";
+import type { BudgetStatus } from "../lib/costs/budget-ledger";
+import type { CostDimension, CostSummary } from "../lib/costs/cost-summary";
 import { describeError } from "../lib/errors";
 import { toCoreError } from "../mixins/to-core-error";
 
@@ -49,11 +53,31 @@ export function formatTrees(trees: NodeTree[]): string {
   return lines.join("\n");
 }
 
+const usd = (x: number) => `$${x.toFixed(6)}`;
+
+/** Rows of the `costs` table: one per group, then the total. */
+export function costRows(summary: CostSummary, groupBy: readonly CostDimension[]): string[][] {
+  const rows = [[...groupBy, "calls", "input tokens", "output tokens", "cost", "unpriced calls"]];
+  for (const r of summary.rows) rows.push([...groupBy.map((d) => r[d] ?? ""), String(r.calls), String(r.inputTokens), String(r.outputTokens), usd(r.costUsd), String(r.unpricedCalls)]);
+  const t = summary.total;
+  rows.push([...groupBy.map((_, i) => (i === 0 ? "total" : "")), String(t.calls), String(t.inputTokens), String(t.outputTokens), usd(t.costUsd), String(t.unpricedCalls)]);
+  return rows;
+}
+
+/** Rows of the `budgets` table: one budget per row. */
+export function budgetRows(budgets: readonly BudgetStatus[]): string[][] {
+  const rows = [["Budget", "Period", "Limit", "Used (spent + reserved)", "Remaining", "Resets"]];
+  for (const b of budgets) rows.push([b.rule, b.period, usd(b.limitUsd), usd(b.usedUsd), usd(b.remainingUsd), b.periodEnd]);
+  return rows;
+}
+
 interface ReplHelpers {
   table(rows: string[][]): string;
 }
 
-type ReplArgs = { actor?: string; options?: { node?: string } };
+type ReplArgs = { actor?: string; question?: string[]; principal?: string; options?: { node?: string; experts?: string; by?: string; principal?: string } };
+
+const list = (value: string | undefined) => value?.split(",").map((s) => s.trim()).filter(Boolean);
 
 function printError(err: unknown): void {
   console.error(describeError(toCoreError(err)));
@@ -94,6 +118,51 @@ export const REPL_COMMANDS = [
         const nodeID = args.options?.node;
         const result = (await broker.call("supervisor.restart", { actor: args.actor, ...(nodeID ? { nodeID } : {}) })) as { restartedOn: string[] };
         console.log(`${args.actor} restarted on ${result.restartedOn.join(", ")}`);
+      } catch (err) {
+        printError(err);
+      }
+    },
+  },
+  {
+    command: "consult <question...>",
+    description: "ask the circle of experts (--experts a,b: only those)",
+    options: [{ option: "--experts <ids>", description: "comma-separated expert ids" }],
+    async action(broker: ServiceBroker, args: ReplArgs) {
+      try {
+        const experts = list(args.options?.experts);
+        const consultation = (await broker.call("circle.consult", { question: (args.question ?? []).join(" "), ...(experts ? { experts } : {}) })) as Consultation;
+        console.log(renderConsultation(consultation));
+      } catch (err) {
+        printError(err);
+      }
+    },
+  },
+  {
+    command: "costs",
+    description: "usage and cost of every provider call (--by provider,model,principal,expert,day; --principal ID)",
+    options: [
+      { option: "--by <dimensions>", description: "what to group by (default provider,model)" },
+      { option: "--principal <id>", description: "only this principal's" },
+    ],
+    async action(broker: ServiceBroker, args: ReplArgs, helpers: ReplHelpers) {
+      try {
+        const groupBy = (list(args.options?.by) ?? ["provider", "model"]) as CostDimension[];
+        const principal = args.options?.principal;
+        const summary = (await broker.call("costs.summary", { groupBy, ...(principal ? { principal } : {}) })) as CostSummary;
+        console.log(helpers.table(costRows(summary, groupBy)));
+      } catch (err) {
+        printError(err);
+      }
+    },
+  },
+  {
+    command: "budgets [principal]",
+    description: "a principal's budgets: limit, used, remaining (default: this REPL's principal)",
+    async action(broker: ServiceBroker, args: ReplArgs, helpers: ReplHelpers) {
+      try {
+        const answer = (await broker.call("budgets.get", args.principal ? { principal: args.principal } : {})) as { principal: string; budgets: BudgetStatus[] };
+        if (answer.budgets.length === 0) console.log(`No budget binds ${answer.principal}`);
+        else console.log(helpers.table(budgetRows(answer.budgets)));
       } catch (err) {
         printError(err);
       }

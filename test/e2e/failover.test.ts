@@ -78,8 +78,10 @@ describe("three core processes over real NATS", () => {
 
     b.proc.kill("SIGKILL");
     const killedAt = Date.now();
+    // Asked on C by name: a call routed to B's endpoint (still in the probe's registry until B's
+    // heartbeat times out) would only measure the probe's own timeout, not where the actor runs.
     await waitFor(async () => {
-      const answer = (await probe.call("test.single.where", {}, { timeout: 1_000, retries: 0 }).catch(() => undefined)) as { nodeID: string } | undefined;
+      const answer = (await probe.call("test.single.where", {}, { nodeID: "single-c", timeout: 500, retries: 0 }).catch(() => undefined)) as { nodeID: string } | undefined;
       return answer?.nodeID === "single-c";
     }, 20_000, "the singleton on C");
     const movedMs = Date.now() - killedAt;

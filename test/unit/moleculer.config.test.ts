@@ -22,6 +22,8 @@ describe("createBrokerOptions", () => {
     expect(options.transporter).toEqual({ type: "NATS", options: expect.objectContaining({ url: "nats://127.0.0.1:4222" }) });
     expect(options.cacher).toBeInstanceOf(ResilientRedisCacher);
     expect((options.cacher as ResilientRedisCacher).opts).toMatchObject({ prefix: "p1:" });
+    // Other nodes hear of a restarted or moved actor within 100 ms, not Moleculer's 1 s.
+    expect(options.transit).toEqual({ serviceChangedDebounceTime: 100 });
   });
 
   it("uses the measured serializer unless CORE_SERIALIZER says otherwise", () => {

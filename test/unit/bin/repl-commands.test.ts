@@ -1,4 +1,4 @@
-import { actorRows, formatTrees } from "../../../bin/repl-commands";
+import { actorRows, budgetRows, costRows, formatTrees } from "../../../bin/repl-commands";
 
 describe("REPL command output", () => {
   it("actors: one row per actor, mailbox as waiting / running / limits", () => {
@@ -57,5 +57,31 @@ describe("REPL command output", () => {
         "└─ unreachable: Request timed out",
       ].join("\n"),
     );
+  });
+
+  it("costs: one row per group, then the total", () => {
+    const rows = costRows(
+      {
+        rows: [
+          { provider: "anthropic", model: "claude-sonnet-4-5", calls: 3, inputTokens: 300, outputTokens: 90, costUsd: 0.00225, unpricedCalls: 0 },
+          { provider: "ollama", model: "llama3.2", calls: 2, inputTokens: 200, outputTokens: 40, costUsd: 0, unpricedCalls: 2 },
+        ],
+        total: { calls: 5, inputTokens: 500, outputTokens: 130, costUsd: 0.00225, unpricedCalls: 2 },
+      },
+      ["provider", "model"],
+    );
+    expect(rows).toEqual([
+      ["provider", "model", "calls", "input tokens", "output tokens", "cost", "unpriced calls"],
+      ["anthropic", "claude-sonnet-4-5", "3", "300", "90", "$0.002250", "0"],
+      ["ollama", "llama3.2", "2", "200", "40", "$0.000000", "2"],
+      ["total", "", "5", "500", "130", "$0.002250", "2"],
+    ]);
+  });
+
+  it("budgets: limit, used, remaining and when each resets", () => {
+    expect(budgetRows([{ rule: "*", period: "day", limitUsd: 5, usedUsd: 1.25, remainingUsd: 3.75, periodStart: "2026-11-30T00:00:00.000Z", periodEnd: "2026-12-01T00:00:00.000Z" }])).toEqual([
+      ["Budget", "Period", "Limit", "Used (spent + reserved)", "Remaining", "Resets"],
+      ["*", "day", "$5.000000", "$1.250000", "$3.750000", "2026-12-01T00:00:00.000Z"],
+    ]);
   });
 });
