@@ -75,7 +75,19 @@ interface ReplHelpers {
   table(rows: string[][]): string;
 }
 
-type ReplArgs = { actor?: string; question?: string[]; principal?: string; options?: { node?: string; experts?: string; by?: string; principal?: string } };
+type ReplArgs = { actor?: string; principal?: string; rawCommand?: string; options?: { node?: string; experts?: string; by?: string; principal?: string } };
+
+/**
+ * The question of a `consult` line, whole: the REPL hands a command only its first word
+ * of free text, so it is read from the raw line (quotes around it are optional).
+ */
+export function questionOf(rawCommand: string): string {
+  const text = rawCommand
+    .replace(/^\s*consult\b/, "")
+    .replace(/--experts(?:=|\s+)\S+/, "")
+    .trim();
+  return text.replace(/^(["'])([\s\S]*)\1$/, "$2");
+}
 
 const list = (value: string | undefined) => value?.split(",").map((s) => s.trim()).filter(Boolean);
 
@@ -130,7 +142,7 @@ export const REPL_COMMANDS = [
     async action(broker: ServiceBroker, args: ReplArgs) {
       try {
         const experts = list(args.options?.experts);
-        const consultation = (await broker.call("circle.consult", { question: (args.question ?? []).join(" "), ...(experts ? { experts } : {}) })) as Consultation;
+        const consultation = (await broker.call("circle.consult", { question: questionOf(args.rawCommand ?? ""), ...(experts ? { experts } : {}) })) as Consultation;
         console.log(renderConsultation(consultation));
       } catch (err) {
         printError(err);

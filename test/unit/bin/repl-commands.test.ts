@@ -1,4 +1,4 @@
-import { actorRows, budgetRows, costRows, formatTrees } from "../../../bin/repl-commands";
+import { actorRows, budgetRows, costRows, formatTrees, questionOf } from "../../../bin/repl-commands";
 
 describe("REPL command output", () => {
   it("actors: one row per actor, mailbox as waiting / running / limits", () => {
@@ -83,5 +83,11 @@ describe("REPL command output", () => {
       ["Budget", "Period", "Limit", "Used (spent + reserved)", "Remaining", "Resets"],
       ["*", "day", "$5.000000", "$1.250000", "$3.750000", "2026-12-01T00:00:00.000Z"],
     ]);
+  });
+
+  it("consult: the whole question from the raw line, with or without quotes, without the options", () => {
+    expect(questionOf("consult What is the highest mountain on Earth?")).toBe("What is the highest mountain on Earth?");
+    expect(questionOf('consult "Is 7 prime?" --experts a,b')).toBe("Is 7 prime?");
+    expect(questionOf("consult --experts=a Why?")).toBe("Why?");
   });
 });
