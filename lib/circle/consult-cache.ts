@@ -1,6 +1,6 @@
 import { LRUCache } from "lru-cache";
 import type { SharedStore } from "../coordination/shared-store";
-import { CoreError, DeadlineExceededError, fromPlainError, isPlainCoreError, UnavailableError } from "../errors";
+import { BudgetExceededError, CoreError, DeadlineExceededError, fromPlainError, isPlainCoreError, UnavailableError } from "../errors";
 import type { Logger } from "../logger";
 import type { Consultation } from "./consultation";
 
@@ -28,6 +28,11 @@ export interface CacheResult {
 type Entry = { ok: true; consultation: Consultation } | { ok: false; error: unknown };
 
 const valueKey = (key: string) => `consult:${key}`;
+
+/** Failures that belong to the caller, not to the question (its budget): never passed to others. */
+function isCallersOwn(err: unknown): boolean {
+  return err instanceof BudgetExceededError;
+}
 const lockKey = (key: string) => `consult:${key}:lock`;
 
 /**
@@ -53,7 +58,14 @@ export class ConsultCache {
     const hit = this.memory.get(key);
     if (hit) return { consultation: hit, cached: true };
     const joined = this.inFlight.get(key);
-    if (joined) return { consultation: (await joined).consultation, cached: true };
+    if (joined) {
+      try {
+        return { consultation: (await joined).consultation, cached: true };
+      } catch (err) {
+        // The leader's own refusal (its budget) is not an answer to this caller: ask for itself.
+        if (!isCallersOwn(err)) throw err;
+      }
+    }
     const leading = this.lead(key, deadline, compute);
     this.inFlight.set(key, leading);
     try {
@@ -93,7 +105,7 @@ export class ConsultCache {
       await this.sharedSet(key, { ok: true, consultation }, this.options.ttlMs);
       return consultation;
     } catch (err) {
-      if (err instanceof CoreError) await this.sharedSet(key, { ok: false, error: err.toJSON() }, this.options.failureTtlMs ?? 2_000);
+      if (err instanceof CoreError && !isCallersOwn(err)) await this.sharedSet(key, { ok: false, error: err.toJSON() }, this.options.failureTtlMs ?? 2_000);
       throw err;
     } finally {
       if (token) await this.options.shared.unlock(lockKey(key), token).catch(() => undefined);

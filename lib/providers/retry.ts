@@ -48,7 +48,9 @@ function delayBeforeRetry(error: unknown, attempt: number, options: CallOptions,
   const asked = retryAfterMs(error);
   if (asked !== undefined) {
     if (asked > (retry.maxRetryAfterMs ?? DEFAULT_MAX_RETRY_AFTER_MS)) return undefined;
-    delay = Math.max(delay, asked);
+    // One millisecond more: a timer of N ms can end N - 1 ms later by the wall clock (whole
+    // milliseconds, read at both ends), and the provider must not see us before its time.
+    delay = Math.max(delay, asked + 1);
   }
   // Waiting only to find the deadline gone helps nobody: the caller gets the real cause now.
   if (options.deadline !== undefined && Date.now() + delay >= options.deadline) return undefined;

@@ -2,7 +2,7 @@ import { ConsultCache } from "../../../../lib/circle/consult-cache";
 import type { Consultation } from "../../../../lib/circle/consultation";
 import { MemorySharedStore } from "../../../../lib/coordination/memory-shared-store";
 import type { SharedStore } from "../../../../lib/coordination/shared-store";
-import { QuorumNotReachedError, UnavailableError } from "../../../../lib/errors";
+import { BudgetExceededError, QuorumNotReachedError, UnavailableError } from "../../../../lib/errors";
 
 const consultation = (id: string): Consultation =>
   ({ id, principal: "p", question: "q", experts: ["a"], status: "completed", outcomes: [], quorum: { required: 1, answered: 1 }, usage: { inputTokens: 1, outputTokens: 1 }, costUsd: 0.01, durationMs: 5, nodeId: "n", createdAt: new Date().toISOString(), params: {}, cacheKey: "k" }) as Consultation;
@@ -90,5 +90,23 @@ describe("ConsultCache", () => {
     await new Promise((r) => setTimeout(r, 20));
     await expect(b.run("k", Date.now() + 100, async () => consultation("never"))).rejects.toMatchObject({ code: "DEADLINE_EXCEEDED" });
     await slow;
+  });
+
+  it("never passes one caller's budget refusal to another asking the same question", async () => {
+    const shared = new MemorySharedStore();
+    const a = new ConsultCache({ shared, ttlMs: 60_000, pollMs: 5 });
+    const deadline = Date.now() + 2_000;
+    const overBudget = () => later(20, () => {
+      throw new BudgetExceededError("over budget");
+    });
+    let runs = 0;
+    const fine = () => later(20, () => consultation(`c${++runs}`));
+    const [first, second] = await Promise.allSettled([a.run("k", deadline, overBudget), a.run("k", deadline, fine)]);
+    expect(first).toMatchObject({ status: "rejected", reason: { code: "BUDGET_EXCEEDED" } });
+    expect(second).toMatchObject({ status: "fulfilled", value: { cached: false, consultation: { id: "c1" } } });
+    // Nor across nodes: nothing was shared for it.
+    const b = new ConsultCache({ shared, ttlMs: 60_000, pollMs: 5 });
+    await a.run("k2", deadline, overBudget).catch(() => undefined);
+    await expect(b.run("k2", deadline, fine)).resolves.toMatchObject({ cached: false });
   });
 });
