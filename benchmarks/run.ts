@@ -1,4 +1,5 @@
 import { runActorCallBenchmark } from "./actor-call";
+import { runActorCpuBenchmark } from "./actor-cpu";
 import { runConsensusBenchmark } from "./consensus";
 import { runConsultBenchmark } from "./consult";
 import { runSerializerBenchmark } from "./serializers";
@@ -7,6 +8,7 @@ import { runSerializerBenchmark } from "./serializers";
 const BENCHMARKS: Record<string, () => Promise<void>> = {
   serializers: runSerializerBenchmark,
   "actor-call": runActorCallBenchmark,
+  "actor-cpu": runActorCpuBenchmark,
   consensus: runConsensusBenchmark,
   consult: runConsultBenchmark,
 };
