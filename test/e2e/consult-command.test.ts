@@ -81,4 +81,25 @@ describe("core consult", () => {
     expect(output).toMatch(/no experts are configured \[NO_EXPERTS\]/);
     expect(output).toMatch(/provider: ollama/);
   });
+
+  it("a consult that misses its quorum exits 1 and says what happened to each expert", async () => {
+    stub.inject({ status: 500 }, { protocol: "anthropic" }, 3);
+    stub.inject({ status: 401 }, { protocol: "openai" }, 1);
+    const dataDir = mkdtempSync(join(tmpdir(), "core-consult-fail-"));
+    const { code, output } = await runCore(["consult", "Will this work?", "--experts", "claude,gpt", "--min-responses", "2"], {
+      env: { CORE_CONFIG: configFile, CORE_DATA_DIR: dataDir, ...keys },
+    });
+    expect(code).toBe(1);
+    expect(output).toMatch(/core consult: 0 of 2 experts answered; the consult needed 2\. .*\[QUORUM_NOT_REACHED\]/);
+    expect(output).toMatch(/- claude: failed, PROVIDER_UNAVAILABLE: /);
+    expect(output).toMatch(/- gpt: failed, PROVIDER_AUTH_FAILED: /);
+    expect(output).not.toMatch(/\n\s+at /);
+  });
+
+  it("core start refuses an expert whose key is missing, naming the variable (exit 2)", async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), "core-consult-nokey-"));
+    const { code, output } = await runCore(["start", "--services", "experts"], { env: { CORE_CONFIG: configFile, CORE_DATA_DIR: dataDir, OPENAI_API_KEY: "k", GEMINI_API_KEY: "k" } });
+    expect(code).toBe(2);
+    expect(output).toMatch(/Expert "claude" \(anthropic\) has no API key: set ANTHROPIC_API_KEY \[CONFIG_INVALID\]/);
+  });
 });
