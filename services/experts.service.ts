@@ -38,10 +38,11 @@ const askParams = {
 
 /**
  * The error an expert answers with once its own retries are spent: marked not
- * retryable, so the caller's middleware does not run the whole chain again.
+ * retryable, so the caller's middleware does not run the whole chain again,
+ * and carrying what the fallbacks answered.
  */
 function spent(err: unknown, extra: Record<string, unknown>): unknown {
-  if (!(err instanceof CoreError) || !err.retryable) return err;
+  if (!(err instanceof CoreError)) return err;
   const cls = errorClassFor(err.code);
   return cls ? new cls(err.message, { data: { ...err.data, ...extra }, retryable: false, cause: err }) : err;
 }
