@@ -12,6 +12,7 @@ interface ComposeService {
   depends_on?: Record<string, { condition: string }>;
   healthcheck?: { test: string[] };
   ports?: string[];
+  volumes?: string[];
 }
 
 const root = join(__dirname, "../../..");
@@ -43,12 +44,16 @@ describe("docker-compose.yml", () => {
   it("CORE nodes form one cluster: same namespace, distinct node ids, a configuration CORE accepts", () => {
     const ids = new Set<string>();
     for (const [, node] of coreNodes) {
-      const env = { ...node.environment!, CORE_JWT_SECRET: "x".repeat(48) };
+      // The configuration file the node mounts, read from the repository.
+      const mounted = node.volumes?.map((v) => v.split(":")).find(([, inside]) => inside === node.environment!.CORE_CONFIG);
+      expect(mounted).toBeDefined();
+      const env = { ...node.environment!, CORE_CONFIG: join(root, mounted![0]!), CORE_JWT_SECRET: "x".repeat(48), ANTHROPIC_API_KEY: "" };
       const config = loadConfig(env);
       expect(config.namespace).toBe("core");
       expect(config.nats?.url).toBe("nats://nats:4222");
       expect(config.redis?.url).toBe("redis://redis:6379");
       expect(config.database).toMatchObject({ kind: "postgres", url: expect.stringContaining("@postgres:5432/") });
+      expect(config.experts.map((e) => e.id)).toContain("local");
       ids.add(config.nodeId);
     }
     expect(ids.size).toBe(coreNodes.length);
