@@ -2,6 +2,7 @@ import type { ServiceBroker } from "moleculer";
 import type { ActorInfo } from "../actors/actor-tree";
 import type { ChildSnapshot, SupervisorSnapshot } from "../actors/supervisor";
 import type { Consultation } from "../lib/circle/consultation";
+import type { ExpertListing } from "../lib/circle/expert-directory";
 import { renderConsultation } from "../lib/circle/render-consultation";
 import type { BudgetStatus } from "../lib/costs/budget-ledger";
 import type { CostDimension, CostSummary } from "../lib/costs/cost-summary";
@@ -61,6 +62,17 @@ export function costRows(summary: CostSummary, groupBy: readonly CostDimension[]
   for (const r of summary.rows) rows.push([...groupBy.map((d) => r[d] ?? ""), String(r.calls), String(r.inputTokens), String(r.outputTokens), usd(r.costUsd), String(r.unpricedCalls)]);
   const t = summary.total;
   rows.push([...groupBy.map((_, i) => (i === 0 ? "total" : "")), String(t.calls), String(t.inputTokens), String(t.outputTokens), usd(t.costUsd), String(t.unpricedCalls)]);
+  return rows;
+}
+
+/** Rows of the `experts` table: one configured expert per row. */
+export function expertRows(experts: readonly ExpertListing[]): string[][] {
+  const rows = [["Expert", "Provider", "Model", "Weight", "Price in/out per MTok", "Node", "Breaker", "Fallback"]];
+  for (const e of experts) {
+    const price = e.price ? `$${e.price.inputPerMTok} / $${e.price.outputPerMTok}` : "unpriced";
+    const where = e.available ? (e.status?.nodeID ?? "") : `unavailable: ${e.error?.code ?? "?"}`;
+    rows.push([e.id, e.provider, e.model, String(e.weight), price, where, e.status?.breaker ?? "", e.fallback.join(", ")]);
+  }
   return rows;
 }
 
@@ -175,6 +187,17 @@ export const REPL_COMMANDS = [
         const answer = (await broker.call("budgets.get", args.principal ? { principal: args.principal } : {})) as { principal: string; budgets: BudgetStatus[] };
         if (answer.budgets.length === 0) console.log(`No budget binds ${answer.principal}`);
         else console.log(helpers.table(budgetRows(answer.budgets)));
+      } catch (err) {
+        printError(err);
+      }
+    },
+  },
+  {
+    command: "experts",
+    description: "the configured experts: provider, model, price, where each runs, its breaker",
+    async action(broker: ServiceBroker, _args: ReplArgs, helpers: ReplHelpers) {
+      try {
+        console.log(helpers.table(expertRows((await broker.call("circle.experts")) as ExpertListing[])));
       } catch (err) {
         printError(err);
       }

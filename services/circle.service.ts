@@ -5,6 +5,7 @@ import { ConsultRunner } from "../lib/circle/consult-runner";
 import type { Consultation } from "../lib/circle/consultation";
 import { ConsultationStore, InvalidCursorError } from "../lib/circle/consultation-store";
 import type { ExpertAnswer } from "../lib/circle/expert-answer";
+import { listExperts, type ExpertListing, type ExpertStatus } from "../lib/circle/expert-directory";
 import type { ExpertOutcome } from "../lib/circle/fan-out";
 import type { ConsensusResult } from "../lib/consensus";
 import { ConsultCache } from "../lib/circle/consult-cache";
@@ -44,6 +45,9 @@ function principalOf(ctx: Ctx): Principal {
 
 /** Time left until `deadline`, at least 1 ms (a call's own timeout, which the deadline middleware tightens to). */
 const remaining = (deadline: number) => Math.max(1, deadline - Date.now());
+
+/** How long `circle.experts` waits for each expert's status. */
+const EXPERT_STATUS_TIMEOUT_MS = 2_000;
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -118,6 +122,12 @@ export default function createCircleActor(runtime: Pick<NodeRuntime, "config" | 
             durationMs: consultation.durationMs,
           });
           return consultation;
+        },
+      },
+      experts: {
+        // Each expert says how it is from where it runs; one no node runs is listed as unavailable.
+        handler(ctx: Ctx): Promise<ExpertListing[]> {
+          return listExperts(config.experts, prices, (id) => ctx.call<ExpertStatus, Record<string, never>>(`expert.${id}.status`, {}, { timeout: EXPERT_STATUS_TIMEOUT_MS, retries: 0 }));
         },
       },
       get: {

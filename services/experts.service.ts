@@ -2,6 +2,7 @@ import type { Context } from "moleculer";
 import { defineActor, type ActorDefinition } from "../actors/actor-spec";
 import type { ExpertConfig } from "../config/file-schema";
 import type { ExpertAnswer } from "../lib/circle/expert-answer";
+import type { ExpertStatus } from "../lib/circle/expert-directory";
 import { PriceTable } from "../lib/costs/price-table";
 import { CoreError, DeadlineExceededError, errorClassFor } from "../lib/errors";
 import { ExpertCaller, type AskInput } from "../lib/experts/expert-caller";
@@ -74,6 +75,11 @@ function expertActor(expert: ExpertConfig, client: ProviderClient, prices: Price
       });
     },
     actions: {
+      status: {
+        handler(_ctx, self): ExpertStatus {
+          return { nodeID: self.nodeID, endpoint: `${client.provider} ${client.baseUrl}`, breaker: self.state.caller.breaker.state };
+        },
+      },
       ask: {
         params: askParams,
         async handler(ctx: Context<Record<string, unknown>, Record<string, unknown>>, self): Promise<ExpertAnswer> {

@@ -136,6 +136,16 @@ describe("circle.consult", () => {
     expect(saved.status).toBe("failed");
   });
 
+  it("circle.experts lists every expert with its price and its breaker, as the node running it sees it", async () => {
+    const listed = await node.broker.call<Array<{ id: string; available: boolean; price: unknown; status?: { nodeID: string; breaker: string; endpoint: string } }>, unknown>("circle.experts", {});
+    expect(listed.map((e) => e.id)).toEqual(["claude", "gpt", "gemini", "llama"]);
+    for (const e of listed) expect(e).toMatchObject({ available: true, status: { nodeID: "circle-node", breaker: expect.stringMatching(/^(closed|open|half-open)$/) } });
+    expect(listed[0]).toMatchObject({ price: PRICES.claude, status: { endpoint: `anthropic ${stub.baseUrl("anthropic")}` } });
+    expect(listed[3]!.price).toBeNull();
+    // Keys never appear.
+    expect(JSON.stringify(listed)).not.toContain("test-key");
+  });
+
   it("refuses bad input with a clear, typed error", async () => {
     await expect(node.broker.call("circle.consult", { question: "", experts: ["nobody"] })).rejects.toMatchObject({ code: "VALIDATION_FAILED", status: 422 });
     await expect(node.broker.call("circle.consult", { question: "q", experts: ["nobody"] })).rejects.toMatchObject({ code: "UNKNOWN_EXPERT", status: 404 });

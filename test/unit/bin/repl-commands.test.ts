@@ -1,4 +1,4 @@
-import { actorRows, budgetRows, costRows, formatTrees, questionOf } from "../../../bin/repl-commands";
+import { actorRows, budgetRows, costRows, expertRows, formatTrees, questionOf } from "../../../bin/repl-commands";
 
 describe("REPL command output", () => {
   it("actors: one row per actor, mailbox as waiting / running / limits", () => {
@@ -89,5 +89,18 @@ describe("REPL command output", () => {
     expect(questionOf("consult What is the highest mountain on Earth?")).toBe("What is the highest mountain on Earth?");
     expect(questionOf('consult "Is 7 prime?" --experts a,b')).toBe("Is 7 prime?");
     expect(questionOf("consult --experts=a Why?")).toBe("Why?");
+  });
+
+  it("experts: provider, model, price, where it runs and its breaker, or why it is unavailable", () => {
+    expect(
+      expertRows([
+        { id: "claude", provider: "anthropic", model: "claude-sonnet-4-5", weight: 2, fallback: ["local"], price: { inputPerMTok: 3, outputPerMTok: 15 }, available: true, status: { nodeID: "n1", endpoint: "anthropic https://api.anthropic.com", breaker: "open" } },
+        { id: "local", provider: "ollama", model: "llama3.2", weight: 1, fallback: [], price: null, available: false, error: { code: "ACTION_NOT_FOUND", message: "x", status: 404, retryable: false } },
+      ]),
+    ).toEqual([
+      ["Expert", "Provider", "Model", "Weight", "Price in/out per MTok", "Node", "Breaker", "Fallback"],
+      ["claude", "anthropic", "claude-sonnet-4-5", "2", "$3 / $15", "n1", "open", "local"],
+      ["local", "ollama", "llama3.2", "1", "unpriced", "unavailable: ACTION_NOT_FOUND", "", ""],
+    ]);
   });
 });
