@@ -56,6 +56,11 @@ const natsUrl = z.string().refine((v) => v.split(",").every((part) => hasProtoco
   error: "a URL with scheme nats or tls (several separated by commas), e.g. nats://127.0.0.1:4222",
 });
 
+/** Ollama's own forms: a URL, `host` or `host:port` (port 11434 when none is given). */
+const ollamaHost = z.string().refine((v) => hasProtocol(v, ["http:", "https:"]) || /^[A-Za-z0-9.-]+(:\d{1,5})?$|^\[[0-9A-Fa-f:]+\](:\d{1,5})?$/.test(v.trim()), {
+  error: "a URL (http://127.0.0.1:11434), or host or host:port as Ollama reads it (127.0.0.1:11434)",
+});
+
 const identifier = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, {
   error: "1-64 letters, digits, '_', '-' or '.', starting with a letter or digit",
 });
@@ -103,7 +108,7 @@ export const envSchema = z.object({
   OPENAI_BASE_URL: url(["http:", "https:"], "https://api.openai.com/v1").optional(),
   GEMINI_API_KEY: z.string().optional(),
   GEMINI_BASE_URL: url(["http:", "https:"], "https://generativelanguage.googleapis.com").optional(),
-  OLLAMA_HOST: url(["http:", "https:"], "http://127.0.0.1:11434").optional(),
+  OLLAMA_HOST: ollamaHost.optional(),
 });
 
 export type ParsedEnv = z.output<typeof envSchema>;

@@ -52,6 +52,15 @@ describe("loadConfig", () => {
     expect(loadConfig({ CORE_API_PORT: "", NATS_URL: "" })).toMatchObject({ apiPort: 3000, nats: undefined });
   });
 
+  it("takes OLLAMA_HOST in every form Ollama itself reads, and keeps provider variables apart from the rest", () => {
+    for (const host of ["http://10.0.0.2:11434", "10.0.0.2:11434", "ollama", "[::1]:11434"]) {
+      expect(loadConfig({ OLLAMA_HOST: host }).providerEnv.OLLAMA_HOST).toBe(host);
+    }
+    expect(configError({ OLLAMA_HOST: "ftp://x" }).issues[0]).toMatchObject({ field: "OLLAMA_HOST", message: expect.stringContaining("host:port as Ollama reads it") });
+    const config = loadConfig({ OPENAI_API_KEY: "sk-1", MY_KEY: "k2", UNRELATED: "x" });
+    expect(config.providerEnv).toEqual({ OPENAI_API_KEY: "sk-1" });
+  });
+
   it("names the variable, the value received and what is expected", () => {
     const err = configError({ CORE_API_PORT: "abc" });
     expect(err.code).toBe("CONFIG_INVALID");
