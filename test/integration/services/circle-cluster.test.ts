@@ -1,16 +1,13 @@
-import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import type { Consultation } from "../../../lib/circle/consultation";
 import { worstCaseUsd } from "../../../lib/circle/consult-runner";
 import type { CostSummary } from "../../../lib/costs/cost-summary";
 import { PriceTable } from "../../../lib/costs/price-table";
 import type { ExpertConfig } from "../../../config/file-schema";
 import { startNode, type CoreNode } from "../../../node";
+import { circleNodeEnv, writeCoreConfig } from "../../helpers/circle-node";
 import { testSchema } from "../../helpers/pg-schema";
 import { startProviderStub, type ProviderStub } from "../../helpers/provider-stubs";
 import { testRedisPrefix } from "../../helpers/redis-prefix";
-import { NATS_URL } from "../../helpers/services";
 import { uniqueName } from "../../helpers/unique";
 
 /**
@@ -36,30 +33,12 @@ let nodes: CoreNode[] = [];
 
 beforeAll(async () => {
   stub = await startProviderStub({ apiKey: "k" });
-  const dir = mkdtempSync(join(tmpdir(), "core-cluster-"));
-  const configFile = join(dir, "core.json");
-  writeFileSync(
-    configFile,
-    JSON.stringify({
-      experts: experts.map(({ id, provider, model, price }) => ({ id, provider, model, price, baseUrl: stub.baseUrl(provider === "anthropic" ? "anthropic" : "openai") })),
-      // Room for exactly 10 worst cases (and not an 11th).
-      budgets: [{ principal: TENANT.id, period: "day", limitUsd: WORST * 10.5 }],
-    }),
-  );
-  const env = (id: string) => ({
-    NATS_URL,
-    REDIS_URL: redis.url,
-    CORE_REDIS_PREFIX: redis.prefix,
-    CORE_NAMESPACE: namespace,
-    CORE_NODE_ID: id,
-    DATABASE_URL: pg.url,
-    CORE_DB_SCHEMA: pg.schema,
-    CORE_METRICS: "false",
-    CORE_LOG_LEVEL: "error",
-    CORE_CONFIG: configFile,
-    ANTHROPIC_API_KEY: "k",
-    OPENAI_API_KEY: "k",
+  const configFile = writeCoreConfig({
+    experts: experts.map(({ id, provider, model, price }) => ({ id, provider, model, price, baseUrl: stub.baseUrl(provider === "anthropic" ? "anthropic" : "openai") })),
+    // Room for exactly 10 worst cases (and not an 11th).
+    budgets: [{ principal: TENANT.id, period: "day", limitUsd: WORST * 10.5 }],
   });
+  const env = (nodeId: string) => circleNodeEnv({ namespace, pg, nodeId, configFile, apiKey: "k", redis });
   const services = ["supervisor", "aggregator", "experts", "circle", "costs", "budgets"];
   nodes = [await startNode({ env: env("node-a"), services }), await startNode({ env: env("node-b"), services })];
   await Promise.all(nodes.map((n) => n.broker.waitForServices(["circle", "costs", "budgets"], 10_000)));

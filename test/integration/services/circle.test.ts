@@ -1,12 +1,9 @@
-import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import type { Consultation } from "../../../lib/circle/consultation";
 import { CIRCLE_METRICS } from "../../../mixins/circle-metrics";
 import { startNode, type CoreNode } from "../../../node";
 import { startProviderStub, type ProviderStub } from "../../helpers/provider-stubs";
+import { circleNodeEnv, writeCoreConfig } from "../../helpers/circle-node";
 import { testSchema } from "../../helpers/pg-schema";
-import { NATS_URL } from "../../helpers/services";
 import { uniqueName } from "../../helpers/unique";
 
 /**
@@ -31,33 +28,15 @@ async function start(): Promise<CoreNode> {
 
 beforeAll(async () => {
   stub = await startProviderStub({ apiKey: "test-key" });
-  const dir = mkdtempSync(join(tmpdir(), "core-circle-"));
-  const configFile = join(dir, "core.json");
-  writeFileSync(
-    configFile,
-    JSON.stringify({
-      experts: [
-        { id: "claude", provider: "anthropic", model: "claude-sonnet-4-5", baseUrl: stub.baseUrl("anthropic"), price: PRICES.claude },
-        { id: "gpt", provider: "openai", model: "gpt-4o", baseUrl: stub.baseUrl("openai"), price: PRICES.gpt },
-        { id: "gemini", provider: "gemini", model: "gemini-2.5-flash", baseUrl: stub.baseUrl("gemini"), price: PRICES.gemini },
-        { id: "llama", provider: "ollama", model: "llama3.2", baseUrl: stub.baseUrl("ollama") },
-      ],
-    }),
-  );
-  env = {
-    NATS_URL,
-    CORE_NAMESPACE: namespace,
-    CORE_NODE_ID: "circle-node",
-    DATABASE_URL: pg.url,
-    CORE_DB_SCHEMA: pg.schema,
-    CORE_METRICS: "true",
-    CORE_METRICS_PORT: "0",
-    CORE_LOG_LEVEL: "error",
-    CORE_CONFIG: configFile,
-    ANTHROPIC_API_KEY: "test-key",
-    OPENAI_API_KEY: "test-key",
-    GEMINI_API_KEY: "test-key",
-  };
+  const configFile = writeCoreConfig({
+    experts: [
+      { id: "claude", provider: "anthropic", model: "claude-sonnet-4-5", baseUrl: stub.baseUrl("anthropic"), price: PRICES.claude },
+      { id: "gpt", provider: "openai", model: "gpt-4o", baseUrl: stub.baseUrl("openai"), price: PRICES.gpt },
+      { id: "gemini", provider: "gemini", model: "gemini-2.5-flash", baseUrl: stub.baseUrl("gemini"), price: PRICES.gemini },
+      { id: "llama", provider: "ollama", model: "llama3.2", baseUrl: stub.baseUrl("ollama") },
+    ],
+  });
+  env = circleNodeEnv({ namespace, pg, nodeId: "circle-node", configFile, apiKey: "test-key", extra: { CORE_METRICS: "true", CORE_METRICS_PORT: "0" } });
   node = await start();
 });
 

@@ -1,11 +1,8 @@
-import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import type { ExpertAnswer } from "../../../lib/circle/expert-answer";
 import { startNode, type CoreNode } from "../../../node";
+import { circleNodeEnv, writeCoreConfig } from "../../helpers/circle-node";
 import { testSchema } from "../../helpers/pg-schema";
 import { startProviderStub, type ProviderStub } from "../../helpers/provider-stubs";
-import { NATS_URL } from "../../helpers/services";
 import { uniqueName } from "../../helpers/unique";
 
 /** expert.<id>.ask falling back to the experts in its `fallback` list, over real NATS. */
@@ -17,35 +14,15 @@ let node: CoreNode;
 
 beforeAll(async () => {
   stub = await startProviderStub({ apiKey: "k" });
-  const dir = mkdtempSync(join(tmpdir(), "core-fallback-"));
-  const configFile = join(dir, "core.json");
-  writeFileSync(
-    configFile,
-    JSON.stringify({
-      experts: [
-        { id: "primary", provider: "anthropic", model: "claude-primary", baseUrl: stub.baseUrl("anthropic"), fallback: ["local"] },
-        { id: "local", provider: "ollama", model: "llama3.2", baseUrl: stub.baseUrl("ollama") },
-        { id: "loop-a", provider: "openai", model: "gpt-loop", baseUrl: stub.baseUrl("openai"), fallback: ["loop-b"] },
-        { id: "loop-b", provider: "gemini", model: "gemini-loop", baseUrl: stub.baseUrl("gemini"), fallback: ["loop-a"] },
-      ],
-    }),
-  );
-  node = await startNode({
-    env: {
-      NATS_URL,
-      CORE_NAMESPACE: namespace,
-      CORE_NODE_ID: "fallback-node",
-      DATABASE_URL: pg.url,
-      CORE_DB_SCHEMA: pg.schema,
-      CORE_METRICS: "false",
-      CORE_LOG_LEVEL: "error",
-      CORE_CONFIG: configFile,
-      ANTHROPIC_API_KEY: "k",
-      OPENAI_API_KEY: "k",
-      GEMINI_API_KEY: "k",
-    },
-    services: ["supervisor", "experts"],
+  const configFile = writeCoreConfig({
+    experts: [
+      { id: "primary", provider: "anthropic", model: "claude-primary", baseUrl: stub.baseUrl("anthropic"), fallback: ["local"] },
+      { id: "local", provider: "ollama", model: "llama3.2", baseUrl: stub.baseUrl("ollama") },
+      { id: "loop-a", provider: "openai", model: "gpt-loop", baseUrl: stub.baseUrl("openai"), fallback: ["loop-b"] },
+      { id: "loop-b", provider: "gemini", model: "gemini-loop", baseUrl: stub.baseUrl("gemini"), fallback: ["loop-a"] },
+    ],
   });
+  node = await startNode({ env: circleNodeEnv({ namespace, pg, nodeId: "fallback-node", configFile, apiKey: "k" }), services: ["supervisor", "experts"] });
 });
 
 afterAll(async () => {
