@@ -73,6 +73,14 @@ function pause(ms: number, signal?: AbortSignal): Promise<boolean> {
   });
 }
 
+/** After attempt `attempt` failed with `error`: waits before the next one, or rethrows `error` when there is none. */
+async function waitOrThrow(error: unknown, attempt: number, options: CallOptions, retry: ProviderRetryOptions): Promise<void> {
+  const delayMs = delayBeforeRetry(error, attempt, options, retry);
+  if (delayMs === undefined) throw error;
+  retry.onRetry?.({ attempt, delayMs, error });
+  if (!(await pause(delayMs, options.signal))) throw error;
+}
+
 function attemptOptions(options: CallOptions, retry: ProviderRetryOptions): CallOptions {
   return retry.attemptTimeoutMs === undefined ? options : { ...options, timeoutMs: retry.attemptTimeoutMs };
 }
@@ -89,10 +97,7 @@ export async function completeWithRetry(
     try {
       return await client.complete(request, perAttempt);
     } catch (error) {
-      const delayMs = delayBeforeRetry(error, attempt, options, retry);
-      if (delayMs === undefined) throw error;
-      retry.onRetry?.({ attempt, delayMs, error });
-      if (!(await pause(delayMs, options.signal))) throw error;
+      await waitOrThrow(error, attempt, options, retry);
     }
   }
 }
@@ -115,10 +120,7 @@ export async function* streamWithRetry(
     try {
       first = await iterator.next();
     } catch (error) {
-      const delayMs = delayBeforeRetry(error, attempt, options, retry);
-      if (delayMs === undefined) throw error;
-      retry.onRetry?.({ attempt, delayMs, error });
-      if (!(await pause(delayMs, options.signal))) throw error;
+      await waitOrThrow(error, attempt, options, retry);
       continue;
     }
     try {
