@@ -1,8 +1,7 @@
 import { Cachers, type ServiceBroker } from "moleculer";
-import { backoffDelay, type BackoffPolicy } from "../lib/resilience/backoff";
+import { backoffDelay, REDIS_RECONNECT } from "../lib/resilience/backoff";
 import { redactUrl } from "../lib/store";
 
-const RECONNECT: BackoffPolicy = { initialMs: 200, maxMs: 10_000, factor: 2 };
 
 interface RedisLike {
   on(event: string, listener: (...args: unknown[]) => void): unknown;
@@ -29,7 +28,7 @@ export class ResilientRedisCacher extends Cachers.Redis {
         enableOfflineQueue: false,
         maxRetriesPerRequest: 1,
         retryStrategy: (times: number) => {
-          const delay = backoffDelay(times, RECONNECT);
+          const delay = backoffDelay(times, REDIS_RECONNECT);
           this.logger.warn(`Redis at ${where} is unreachable (${this.lastError || "no answer"}); retrying in ${(delay / 1000).toFixed(1)} s (attempt ${times})`);
           return delay;
         },

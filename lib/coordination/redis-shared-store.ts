@@ -2,7 +2,7 @@ import Redis from "ioredis";
 import { randomUUID } from "node:crypto";
 import { UnavailableError } from "../errors";
 import type { Logger } from "../logger";
-import { backoffDelay } from "../resilience/backoff";
+import { backoffDelay, REDIS_RECONNECT } from "../resilience/backoff";
 import type { LimitedCounter, SharedStore } from "./shared-store";
 
 // Release a lock only if we still hold it (another node may own it after our TTL ran out).
@@ -50,7 +50,7 @@ export class RedisSharedStore implements SharedStore {
       lazyConnect: false,
       enableOfflineQueue: false,
       maxRetriesPerRequest: 1,
-      retryStrategy: (times: number) => backoffDelay(times, { initialMs: 200, maxMs: 10_000, factor: 2 }),
+      retryStrategy: (times: number) => backoffDelay(times, REDIS_RECONNECT),
     });
     let lastError = "";
     redis.on("error", (err: Error & { code?: string }) => {

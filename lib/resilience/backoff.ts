@@ -14,6 +14,9 @@ export interface BackoffPolicy {
 
 export const DEFAULT_BACKOFF: BackoffPolicy = { initialMs: 500, maxMs: 15_000, factor: 2 };
 
+/** Reconnecting to Redis: soon after a blip, at most every 10 s during an outage. */
+export const REDIS_RECONNECT: BackoffPolicy = { initialMs: 200, maxMs: 10_000, factor: 2 };
+
 /** Delay before retry number `attempt` (1 = first retry). `random` returns [0, 1). */
 export function backoffDelay(attempt: number, policy: BackoffPolicy = DEFAULT_BACKOFF, random: () => number = Math.random): number {
   const exp = Math.min(policy.maxMs, policy.initialMs * policy.factor ** Math.max(0, attempt - 1));
