@@ -3,6 +3,7 @@ import { defineActor, type ActorDefinition } from "../actors/actor-spec";
 import { ConsultationStore } from "../lib/circle/consultation-store";
 import { BudgetLedger, type BudgetStatus } from "../lib/costs/budget-ledger";
 import type { NodeRuntime } from "../mixins/node-runtime";
+import { principalOf } from "../mixins/principal";
 
 /**
  * `budgets.get { principal?, roles? }`: every budget that binds a principal,
@@ -26,9 +27,10 @@ export default function createBudgetsActor(runtime: Pick<NodeRuntime, "config" |
         },
         async handler(ctx: Context<Record<string, unknown>, Record<string, unknown>>): Promise<{ principal: string; budgets: BudgetStatus[] }> {
           const p = ctx.params as { principal?: string; roles?: string[] };
-          const caller = ctx.meta.principal as { id?: string; roles?: string[] } | undefined;
-          const id = p.principal ?? caller?.id ?? "system";
-          const roles = p.roles ?? (p.principal ? [] : (caller?.roles ?? []));
+          // Another principal's when named (with the roles given), else the caller's own.
+          const caller = principalOf(ctx.meta);
+          const id = p.principal ?? caller.id;
+          const roles = p.roles ?? (p.principal ? [] : caller.roles);
           return { principal: id, budgets: await ledger.status({ id, roles }) };
         },
       },

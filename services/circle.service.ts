@@ -9,11 +9,12 @@ import { listExperts, type ExpertListing, type ExpertStatus } from "../lib/circl
 import type { ExpertOutcome } from "../lib/circle/fan-out";
 import type { ConsensusResult } from "../lib/consensus";
 import { ConsultCache } from "../lib/circle/consult-cache";
-import { BudgetLedger, type Principal } from "../lib/costs/budget-ledger";
+import { BudgetLedger } from "../lib/costs/budget-ledger";
 import { PriceTable } from "../lib/costs/price-table";
 import { BudgetExceededError, NotFoundError, ValidationError } from "../lib/errors";
 import type { NodeRuntime } from "../mixins/node-runtime";
 import { CircleMetrics } from "../mixins/circle-metrics";
+import { principalOf } from "../mixins/principal";
 import { deadlineOf } from "../mixins/resilience.middleware";
 
 /** Emitted after every consult that reached its quorum. */
@@ -34,14 +35,6 @@ export interface ConsultProgress {
 }
 
 type Ctx = Context<Record<string, unknown>, Record<string, unknown>>;
-
-/** Who is calling: set by the edges once they authenticate (REST, NATS, MCP); in-cluster calls are `system`. */
-function principalOf(ctx: Ctx): Principal {
-  const p = ctx.meta.principal as { id?: unknown; roles?: unknown } | undefined;
-  const id = typeof p?.id === "string" && p.id ? p.id : "system";
-  const roles = Array.isArray(p?.roles) ? p.roles.filter((r): r is string => typeof r === "string") : [];
-  return { id, roles };
-}
 
 /** Time left until `deadline`, at least 1 ms (a call's own timeout, which the deadline middleware tightens to). */
 const remaining = (deadline: number) => Math.max(1, deadline - Date.now());
@@ -104,7 +97,7 @@ export default function createCircleActor(runtime: Pick<NodeRuntime, "config" | 
           const took = () => Number(process.hrtime.bigint() - began) / 1e9;
           let consultation: Consultation;
           try {
-            consultation = await runner.run(request, { principal: principalOf(ctx), deadline: deadlineOf(ctx), ...(token ? { onOutcome } : {}) });
+            consultation = await runner.run(request, { principal: principalOf(ctx.meta), deadline: deadlineOf(ctx), ...(token ? { onOutcome } : {}) });
           } catch (err) {
             const refused = err instanceof BudgetExceededError;
             if (refused) self.state.metrics?.refused(String(err.data.period));
