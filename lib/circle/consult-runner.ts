@@ -67,6 +67,18 @@ export function worstCaseUsd(experts: readonly ExpertConfig[], question: ExpertQ
   return experts.reduce((sum, e) => sum + prices.worstCase(prices.priceOf(e), promptTokens, question.maxTokens ?? e.maxTokens ?? DEFAULT_EXPERT_MAX_TOKENS), 0);
 }
 
+/** One consult's fixed facts, decided once at its start. */
+interface ConsultPlan {
+  request: ConsultRequest;
+  experts: ExpertConfig[];
+  context: ConsultContext;
+  /** Epoch ms. */
+  started: number;
+  deadline: number;
+  /** What identical consults share (consult-request.ts consultKey). */
+  key: string;
+}
+
 /** A majority of the experts asked: one of one, two of two or three, three of four or five. */
 export function defaultQuorum(experts: number): number {
   return Math.floor(experts / 2) + 1;
@@ -109,10 +121,10 @@ export class ConsultRunner {
     const started = this.now();
     const own = started + (request.timeoutMs ?? DEFAULT_CONSULT_TIMEOUT_MS);
     const deadline = context.deadline !== undefined ? Math.min(context.deadline, own) : own;
+    const plan: ConsultPlan = { request, experts, context, started, deadline, key: consultKey(request, experts.map((e) => e.id)) };
     const cache = request.cache === false ? undefined : this.deps.cache;
-    if (!cache) return this.consult(request, experts, context, started, deadline);
-    const key = consultKey(request, experts.map((e) => e.id));
-    const result = await cache.run(key, deadline, () => this.consult(request, experts, context, started, deadline));
+    if (!cache) return this.consult(plan);
+    const result = await cache.run(plan.key, deadline, () => this.consult(plan));
     if (!result.cached) return result.consultation;
     const source = result.consultation;
     const copy: Consultation = {
@@ -131,7 +143,8 @@ export class ConsultRunner {
     return copy;
   }
 
-  private async consult(request: ConsultRequest, experts: ExpertConfig[], context: ConsultContext, started: number, deadline: number): Promise<Consultation> {
+  private async consult(plan: ConsultPlan): Promise<Consultation> {
+    const { request, experts, context } = plan;
     const required = Math.min(request.minResponses ?? defaultQuorum(experts.length), experts.length);
     const messages: ChatMessage[] = [...(request.system ? [{ role: "system" as const, content: request.system }] : []), { role: "user", content: request.question }];
     const question: ExpertQuestion = {
@@ -143,7 +156,7 @@ export class ConsultRunner {
     const reservation = await this.deps.budgets?.reserve(context.principal, worstCaseUsd(experts, question, this.deps.prices));
     let settledCost = 0;
     try {
-      const consultation = await this.askAndMerge(request, experts, question, context, started, deadline, required);
+      const consultation = await this.askAndMerge(plan, question, required);
       settledCost = consultation.costUsd;
       return consultation;
     } catch (err) {
@@ -155,15 +168,8 @@ export class ConsultRunner {
     }
   }
 
-  private async askAndMerge(
-    request: ConsultRequest,
-    experts: ExpertConfig[],
-    question: ExpertQuestion,
-    context: ConsultContext,
-    started: number,
-    deadline: number,
-    required: number,
-  ): Promise<Consultation> {
+  private async askAndMerge(plan: ConsultPlan, question: ExpertQuestion, required: number): Promise<Consultation> {
+    const { request, experts, context, started, deadline } = plan;
     const ids = experts.map((e) => e.id);
     const { outcomes, answered, quorum } = await fanOut({
       experts: ids,
@@ -204,7 +210,7 @@ export class ConsultRunner {
       nodeId: this.deps.nodeId,
       createdAt: new Date(started).toISOString(),
       params: paramsOf(request),
-      cacheKey: consultKey(request, ids),
+      cacheKey: plan.key,
     };
     await this.deps.save(consultation);
     if (!quorum) {
