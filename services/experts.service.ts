@@ -4,7 +4,7 @@ import type { ExpertConfig } from "../config/file-schema";
 import type { ExpertAnswer } from "../lib/circle/expert-answer";
 import type { ExpertStatus } from "../lib/circle/expert-directory";
 import { PriceTable } from "../lib/costs/price-table";
-import { CoreError, DeadlineExceededError, errorClassFor } from "../lib/errors";
+import { CoreError, errorClassFor } from "../lib/errors";
 import { ExpertCaller, type AskInput } from "../lib/experts/expert-caller";
 import { createProviderClient } from "../lib/providers/create-provider-client";
 import type { ProviderClient } from "../lib/providers/types";
@@ -77,7 +77,8 @@ function expertActor(expert: ExpertConfig, client: ProviderClient, prices: Price
     actions: {
       status: {
         handler(_ctx, self): ExpertStatus {
-          return { nodeID: self.nodeID, endpoint: `${client.provider} ${client.baseUrl}`, breaker: self.state.caller.breaker.state };
+          const { breaker } = self.state.caller;
+          return { nodeID: self.nodeID, endpoint: breaker.endpoint, breaker: breaker.state };
         },
       },
       ask: {
@@ -111,8 +112,7 @@ function expertActor(expert: ExpertConfig, client: ProviderClient, prices: Price
                 tried.push({ expertId: id, code: e.code ?? "INTERNAL", message: e.message ?? String(fallbackErr) });
               }
             }
-            if (err instanceof DeadlineExceededError || tried.length === 0) throw spent(err, { expert: expert.id });
-            throw spent(err, { expert: expert.id, fallbacks: tried });
+            throw spent(err, tried.length > 0 ? { expert: expert.id, fallbacks: tried } : { expert: expert.id });
           }
         },
       },
