@@ -1,5 +1,5 @@
 import type { ConsensusResult } from "../consensus";
-import type { Store } from "../store";
+import { numberFrom, type Store } from "../store/store";
 import type { Consultation } from "./consultation";
 import type { ExpertOutcome, OutcomeError } from "./fan-out";
 
@@ -36,7 +36,6 @@ export interface ConsultationSummary {
 type Row = Record<string, unknown>;
 
 const iso = (v: unknown): string => (v instanceof Date ? v.toISOString() : new Date(String(v)).toISOString());
-const num = (v: unknown): number => (typeof v === "number" ? v : Number(v));
 
 /** The cursor is the last row's (created_at, id): stable under concurrent inserts. */
 function encodeCursor(createdAt: string, id: string): string {
@@ -152,11 +151,11 @@ export class ConsultationStore {
       status: row.status as Consultation["status"],
       ...(row.consensus ? { consensus: row.consensus as ConsensusResult } : {}),
       outcomes,
-      quorum: { required: num(row.min_responses), answered: num(row.answered) },
-      usage: { inputTokens: num(row.input_tokens), outputTokens: num(row.output_tokens) },
-      costUsd: num(row.cost_usd),
+      quorum: { required: numberFrom(row.min_responses), answered: numberFrom(row.answered) },
+      usage: { inputTokens: numberFrom(row.input_tokens), outputTokens: numberFrom(row.output_tokens) },
+      costUsd: numberFrom(row.cost_usd),
       ...(row.error ? { error: row.error as Consultation["error"] & object } : {}),
-      durationMs: num(row.duration_ms),
+      durationMs: numberFrom(row.duration_ms),
       nodeId: String(row.node_id),
       createdAt: iso(row.created_at),
       params: row.params as Record<string, unknown>,
@@ -171,7 +170,7 @@ export class ConsultationStore {
       `SELECT COALESCE(SUM(cost_usd), 0) AS spent FROM usage_records WHERE principal = $1 AND at >= $2`,
       [principal, since.toISOString()],
     );
-    return num(rows[0]?.spent ?? 0);
+    return numberFrom(rows[0]?.spent ?? 0);
   }
 
   /** Newest first, `limit` at a time; throws InvalidCursorError for a cursor it did not make. */
@@ -207,10 +206,10 @@ export class ConsultationStore {
         question: String(r.question),
         experts: r.experts as string[],
         status: r.status as Consultation["status"],
-        agreement: r.agreement === null ? null : num(r.agreement),
-        answered: num(r.answered),
-        costUsd: num(r.cost_usd),
-        durationMs: num(r.duration_ms),
+        agreement: r.agreement === null ? null : numberFrom(r.agreement),
+        answered: numberFrom(r.answered),
+        costUsd: numberFrom(r.cost_usd),
+        durationMs: numberFrom(r.duration_ms),
         createdAt: iso(r.created_at),
       }),
     );
@@ -221,7 +220,7 @@ export class ConsultationStore {
 
 function toOutcome(r: Row): ExpertOutcome {
   const expertId = String(r.expert_id);
-  const latencyMs = num(r.latency_ms);
+  const latencyMs = numberFrom(r.latency_ms);
   if (r.status === "answered") {
     return {
       expertId,
@@ -233,10 +232,10 @@ function toOutcome(r: Row): ExpertOutcome {
         provider: String(r.provider),
         model: String(r.model),
         text: String(r.text),
-        usage: { inputTokens: num(r.input_tokens), outputTokens: num(r.output_tokens) },
-        costUsd: num(r.cost_usd),
+        usage: { inputTokens: numberFrom(r.input_tokens), outputTokens: numberFrom(r.output_tokens) },
+        costUsd: numberFrom(r.cost_usd),
         priced: Boolean(r.priced),
-        attempts: num(r.attempts),
+        attempts: numberFrom(r.attempts),
         latencyMs,
         finishReason: String(r.finish_reason ?? "other"),
       },

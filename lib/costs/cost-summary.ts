@@ -1,4 +1,4 @@
-import type { Store } from "../store";
+import { numberFrom, type Store } from "../store/store";
 
 /** What costs can be grouped by; each maps to one column expression (nothing else reaches the SQL). */
 export const COST_DIMENSIONS = {
@@ -38,7 +38,6 @@ export interface CostSummary {
   total: Omit<CostRow, CostDimension>;
 }
 
-const num = (v: unknown): number => (typeof v === "number" ? v : Number(v ?? 0));
 
 /**
  * Usage and cost of every provider call recorded, grouped by any of provider,
@@ -61,14 +60,14 @@ export async function summariseCosts(store: Store, query: CostQuery): Promise<Co
     params,
   );
   const out: CostRow[] = rows
-    .filter((r) => num(r.calls) > 0)
+    .filter((r) => numberFrom(r.calls) > 0)
     .map((r) => {
       const row: CostRow = {
-        calls: num(r.calls),
-        inputTokens: num(r.input_tokens),
-        outputTokens: num(r.output_tokens),
-        costUsd: num(r.cost_usd),
-        unpricedCalls: num(r.unpriced),
+        calls: numberFrom(r.calls),
+        inputTokens: numberFrom(r.input_tokens),
+        outputTokens: numberFrom(r.output_tokens),
+        costUsd: numberFrom(r.cost_usd),
+        unpricedCalls: numberFrom(r.unpriced),
       };
       for (const d of dims) row[d] = String(r[d]);
       return row;

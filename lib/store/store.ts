@@ -33,3 +33,8 @@ export interface Store extends Queryable {
 export function quoteIdent(name: string): string {
   return `"${name.replace(/"/g, '""')}"`;
 }
+
+/** A numeric, bigint or count column as a number: `pg` hands those over as strings (exact), PGlite as numbers. */
+export function numberFrom(value: unknown): number {
+  return typeof value === "number" ? value : Number(value ?? 0);
+}
