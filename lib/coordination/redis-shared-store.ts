@@ -37,7 +37,8 @@ type Scripted = Redis & {
 };
 
 /**
- * SharedStore on Redis: one connection per node, every key under the
+ * SharedStore on Redis: one connection per node, opened on first use (a node
+ * that runs nothing needing shared state never connects), every key under the
  * cluster's prefix, counters and locks changed by Lua scripts so concurrent
  * nodes never interleave. While Redis is down, calls fail at once with
  * UNAVAILABLE (no offline queue): callers decide whether that is a miss.
@@ -47,7 +48,7 @@ export class RedisSharedStore implements SharedStore {
 
   constructor(url: string, private readonly prefix: string, logger?: Logger) {
     const redis = new Redis(url, {
-      lazyConnect: false,
+      lazyConnect: true,
       enableOfflineQueue: false,
       maxRetriesPerRequest: 1,
       retryStrategy: (times: number) => backoffDelay(times, REDIS_RECONNECT),
@@ -72,6 +73,8 @@ export class RedisSharedStore implements SharedStore {
   /** While (re)connecting, waits a moment for the connection rather than failing a call made just before it is up. */
   private ready(): Promise<void> {
     if (this.redis.status === "ready") return Promise.resolve();
+    // First use: connect now (later reconnects are ioredis's own, by REDIS_RECONNECT).
+    if (this.redis.status === "wait") this.redis.connect().catch(() => undefined);
     return new Promise((resolve) => {
       const done = () => {
         clearTimeout(timer);
