@@ -15,3 +15,16 @@ export async function waitFor<T>(check: () => Promise<T> | T, timeoutMs = 10_000
     await new Promise((r) => setTimeout(r, 25));
   }
 }
+
+/** Settles after `ms` with what `f` returns, or rejects with what it throws (a slow answer, a late failure). */
+export function later<T>(ms: number, f: () => T): Promise<T> {
+  return new Promise<T>((resolve, reject) =>
+    setTimeout(() => {
+      try {
+        resolve(f());
+      } catch (err) {
+        reject(err);
+      }
+    }, ms),
+  );
+}

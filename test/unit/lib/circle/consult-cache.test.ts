@@ -3,17 +3,11 @@ import type { Consultation } from "../../../../lib/circle/consultation";
 import { MemorySharedStore } from "../../../../lib/coordination/memory-shared-store";
 import type { SharedStore } from "../../../../lib/coordination/shared-store";
 import { BudgetExceededError, QuorumNotReachedError, UnavailableError } from "../../../../lib/errors";
+import { later } from "../../../helpers/wait";
 
 const consultation = (id: string): Consultation =>
   ({ id, principal: "p", question: "q", experts: ["a"], status: "completed", outcomes: [], quorum: { required: 1, answered: 1 }, usage: { inputTokens: 1, outputTokens: 1 }, costUsd: 0.01, durationMs: 5, nodeId: "n", createdAt: new Date().toISOString(), params: {}, cacheKey: "k" }) as Consultation;
 
-const later = <T>(ms: number, f: () => T) => new Promise<T>((resolve, reject) => setTimeout(() => {
-  try {
-    resolve(f());
-  } catch (e) {
-    reject(e);
-  }
-}, ms));
 
 describe("ConsultCache", () => {
   it("runs concurrent identical consults once, within a node and across nodes sharing a store", async () => {

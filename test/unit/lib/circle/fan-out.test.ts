@@ -1,6 +1,7 @@
 import { fanOut } from "../../../../lib/circle/fan-out";
 import type { ExpertAnswer } from "../../../../lib/circle/expert-answer";
 import { ProviderUnavailableError } from "../../../../lib/errors";
+import { later } from "../../../helpers/wait";
 
 const answer = (expertId: string): ExpertAnswer => ({
   expertId,
@@ -16,13 +17,6 @@ const answer = (expertId: string): ExpertAnswer => ({
   finishReason: "stop",
 });
 
-const after = <T>(ms: number, value: () => T): Promise<T> => new Promise((resolve, reject) => setTimeout(() => {
-  try {
-    resolve(value());
-  } catch (err) {
-    reject(err);
-  }
-}, ms));
 
 describe("fanOut", () => {
   it("asks every expert at once and reports each one, answered, failed or late, in the order asked", async () => {
@@ -35,10 +29,10 @@ describe("fanOut", () => {
       ask: (id) => {
         asked.push(id);
         if (id === "hang") return new Promise(() => undefined);
-        if (id === "b") return after(10, () => {
+        if (id === "b") return later(10, () => {
           throw new ProviderUnavailableError("b is down", { data: { provider: "openai", status: 500 } });
         });
-        return after(id === "a" ? 20 : 40, () => answer(id));
+        return later(id === "a" ? 20 : 40, () => answer(id));
       },
     });
     const took = Date.now() - started;
@@ -62,7 +56,7 @@ describe("fanOut", () => {
 
   it("returns as soon as every expert settled", async () => {
     const started = Date.now();
-    const result = await fanOut({ experts: ["a", "b"], minResponses: 1, deadline: Date.now() + 10_000, ask: (id) => after(5, () => answer(id)) });
+    const result = await fanOut({ experts: ["a", "b"], minResponses: 1, deadline: Date.now() + 10_000, ask: (id) => later(5, () => answer(id)) });
     expect(result.answered).toBe(2);
     expect(Date.now() - started).toBeLessThan(1_000);
   });
@@ -74,7 +68,7 @@ describe("fanOut", () => {
       minResponses: 2,
       deadline: Date.now() + 10_000,
       graceMs: 50,
-      ask: (id) => (id === "slow" ? new Promise<ExpertAnswer>(() => undefined) : after(5, () => answer(id))),
+      ask: (id) => (id === "slow" ? new Promise<ExpertAnswer>(() => undefined) : later(5, () => answer(id))),
     });
     expect(result.outcomes.map((o) => o.status)).toEqual(["answered", "answered", "late"]);
     expect(Date.now() - started).toBeLessThan(1_000);
