@@ -8,7 +8,6 @@ export const MAX_QUESTION_CHARS = 32_000;
 /** Longest consult deadline a caller may ask for. */
 export const MAX_CONSULT_TIMEOUT_MS = 600_000;
 export const DEFAULT_CONSULT_TIMEOUT_MS = 60_000;
-export const DEFAULT_MAX_TOKENS = 1_024;
 
 const expertId = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, { error: "an expert id (lower-case letters, digits, '_' or '-')" });
 
