@@ -1,7 +1,9 @@
 import type { BrokerOptions } from "moleculer";
 import type { CoreConfig } from "./config";
 import { CoreErrorRegenerator } from "./mixins/error-regenerator";
+import { AccessControlMiddleware } from "./mixins/access-control.middleware";
 import { DrainMiddleware } from "./mixins/drain.middleware";
+import { AccessPolicy } from "./lib/security/access-policy";
 import { breakerOptions, ResilienceMiddleware } from "./mixins/resilience.middleware";
 import { ResilientRedisCacher } from "./mixins/resilient-redis-cacher";
 import { toCoreError } from "./mixins/to-core-error";
@@ -53,7 +55,8 @@ export function createBrokerOptions(config: CoreConfig): BrokerOptions {
     errorRegenerator: new CoreErrorRegenerator(),
     // Deadlines and retries (retryable errors only, jittered backoff, never past the deadline).
     // and graceful shutdown: a stopping node waits for the calls it is handling.
-    middlewares: [ResilienceMiddleware(policies), DrainMiddleware(config.shutdownTimeoutMs)],
+    // RBAC: whatever the entry point, a call carrying a principal is checked where it runs.
+    middlewares: [ResilienceMiddleware(policies), DrainMiddleware(config.shutdownTimeoutMs), AccessControlMiddleware(new AccessPolicy(config.roles))],
     // Per endpoint on the caller's side: an open breaker routes calls to the other nodes running the actor.
     circuitBreaker: {
       enabled: true,

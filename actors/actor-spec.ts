@@ -1,5 +1,6 @@
 import type { ActionParams, Context, ServiceBroker } from "moleculer";
 import type { Logger } from "../lib/logger";
+import type { PermissionSpec } from "../lib/security/permission";
 import { policyFor } from "../config/resilience-policies";
 import type { MailboxBounds } from "./mailbox";
 import type { RestartType } from "./supervisor";
@@ -17,6 +18,8 @@ export interface ActorSelf<S> {
 }
 
 export interface ActorAction<S> {
+  /** What a caller's principal must hold; without it the action is internal (no direct call from an edge). */
+  permission?: PermissionSpec;
   /** Moleculer (fastest-validator) parameter schema; bad parameters answer VALIDATION_FAILED. */
   params?: ActionParams;
   handler(ctx: Context<Record<string, unknown>, Record<string, unknown>>, self: ActorSelf<S>): unknown;

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { DEFAULT_ROLES } from "./default-roles";
 
 /**
  * The optional configuration file (`CORE_CONFIG`, YAML or JSON). Objects are
@@ -114,6 +115,16 @@ export const fileSchema = z
         }
       });
     });
+    const roleNames = new Set([...Object.keys(DEFAULT_ROLES), ...Object.keys(file.roles)]);
+    for (const [name, role] of Object.entries(file.roles)) {
+      role.inherits.forEach((parent, j) => {
+        if (!roleNames.has(parent)) {
+          ctx.addIssue({ code: "custom", path: ["roles", name, "inherits", j], message: `a defined role (known: ${[...roleNames].join(", ")})` });
+        }
+      });
+    }
+    const cycle = inheritanceCycle({ ...DEFAULT_ROLES, ...file.roles });
+    if (cycle) ctx.addIssue({ code: "custom", path: ["roles", cycle[0]!, "inherits"], message: `roles that do not inherit themselves (${cycle.join(" → ")})` });
     const names = new Set<string>();
     file.mcpServers.forEach((server, i) => {
       if (names.has(server.name)) {
@@ -130,3 +141,20 @@ export type BudgetConfig = z.output<typeof budgetSchema>;
 export type RateLimitConfig = z.output<typeof rateLimitSchema>;
 export type PriceConfig = z.output<typeof priceSchema>;
 export type FileConfig = z.output<typeof fileSchema>;
+
+/** The first chain of roles that leads back to where it started, if any. */
+function inheritanceCycle(roles: Readonly<Record<string, { inherits: readonly string[] }>>): string[] | undefined {
+  const visit = (name: string, path: string[]): string[] | undefined => {
+    if (path.includes(name)) return [...path.slice(path.indexOf(name)), name];
+    for (const parent of roles[name]?.inherits ?? []) {
+      const found = visit(parent, [...path, name]);
+      if (found) return found;
+    }
+    return undefined;
+  };
+  for (const name of Object.keys(roles)) {
+    const found = visit(name, []);
+    if (found) return found;
+  }
+  return undefined;
+}

@@ -7,6 +7,7 @@ import { envSchema, type ParsedEnv } from "./env-schema";
 import { fileSchema, type FileConfig } from "./file-schema";
 import { toFieldIssues } from "./issues";
 import type { CoreConfig, DatabaseConfig } from "./core-config";
+import { DEFAULT_ROLES } from "./default-roles";
 
 export type Env = Readonly<Record<string, string | undefined>>;
 
@@ -121,7 +122,7 @@ export function loadConfig(rawEnv: Env = process.env): CoreConfig {
     providerEnv: providerEnvFrom(env, file.experts),
     experts: file.experts,
     mcpServers: file.mcpServers,
-    roles: file.roles,
+    roles: { ...DEFAULT_ROLES, ...file.roles },
     budgets: file.budgets,
     rateLimits: file.rateLimits,
     prices: file.prices,

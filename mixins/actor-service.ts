@@ -55,6 +55,7 @@ export function actorServiceSchema<S>(def: ActorDefinition<S>, hooks: ActorServi
   for (const [actionName, action] of Object.entries(def.spec.actions)) {
     actions[actionName] = {
       ...(action.params ? { params: action.params } : {}),
+      ...(action.permission ? { permission: action.permission } : {}),
       circuitBreaker: { enabled: true, ...breaker },
       handler(ctx: Context<Record<string, unknown>, Record<string, unknown>>) {
         const me = self;

@@ -20,6 +20,7 @@ export default function createBudgetsActor(runtime: Pick<NodeRuntime, "config" |
     kind: "budgets",
     actions: {
       get: {
+        permission: "budgets:read",
         params: {
           principal: { type: "string", min: 1, max: 200, optional: true },
           roles: { type: "array", items: "string", max: 32, optional: true },

@@ -75,6 +75,7 @@ export default function createCircleActor(runtime: Pick<NodeRuntime, "config" | 
 
     actions: {
       consult: {
+        permission: "consult:run",
         async handler(ctx: Ctx, self): Promise<Consultation> {
           const request = parseConsultRequest(ctx.params);
           const runner = new ConsultRunner({
@@ -118,12 +119,14 @@ export default function createCircleActor(runtime: Pick<NodeRuntime, "config" | 
         },
       },
       experts: {
+        permission: "experts:read",
         // Each expert says how it is from where it runs; one no node runs is listed as unavailable.
         handler(ctx: Ctx): Promise<ExpertListing[]> {
           return listExperts(config.experts, prices, (id) => ctx.call<ExpertStatus, Record<string, never>>(`expert.${id}.status`, {}, { timeout: EXPERT_STATUS_TIMEOUT_MS, retries: 0 }));
         },
       },
       get: {
+        permission: "consultations:read",
         params: { id: { type: "string" }, $$strict: true },
         async handler(ctx: Ctx, self): Promise<Consultation> {
           const id = ctx.params.id as string;
@@ -134,6 +137,7 @@ export default function createCircleActor(runtime: Pick<NodeRuntime, "config" | 
         },
       },
       list: {
+        permission: "consultations:read",
         params: {
           limit: { type: "number", integer: true, min: 1, max: 200, optional: true, convert: true },
           cursor: { type: "string", max: 200, optional: true },

@@ -12,6 +12,7 @@ export default function createCostsActor(runtime: Pick<NodeRuntime, "store">): A
     kind: "costs",
     actions: {
       summary: {
+        permission: "costs:read",
         params: {
           groupBy: { type: "array", items: { type: "enum", values: Object.keys(COST_DIMENSIONS) }, max: 5, optional: true },
           from: { type: "date", convert: true, optional: true },

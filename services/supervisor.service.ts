@@ -10,6 +10,7 @@ import { actorChild } from "../mixins/actor-child";
 import { ActorMetrics } from "../mixins/actor-metrics";
 import type { ActorIncarnation } from "../mixins/actor-service";
 import type { NodeRuntime } from "../mixins/node-runtime";
+import { requires } from "../mixins/action-permission";
 
 interface NodeTree {
   nodeID: string;
@@ -80,13 +81,13 @@ export default function createSupervisorService(runtime: NodeRuntime): ServiceSc
   return {
     name: "supervisor",
     actions: {
-      tree: {
+      tree: requires("actors:read", {
         async handler(ctx: Context): Promise<NodeTree[]> {
           const answers = await gather<SupervisorSnapshot | null>(ctx, "supervisor.localTree");
           return answers.map((a) => (a.error ? { nodeID: a.nodeID, error: a.error } : { nodeID: a.nodeID, tree: a.result ?? undefined }));
         },
-      },
-      actors: {
+      }),
+      actors: requires("actors:read", {
         async handler(ctx: Context): Promise<{ actors: ActorInfo[]; unreachable: Array<{ nodeID: string; error: string }> }> {
           const answers = await gather<ActorInfo[]>(ctx, "supervisor.localActors");
           return {
@@ -94,8 +95,8 @@ export default function createSupervisorService(runtime: NodeRuntime): ServiceSc
             unreachable: answers.filter((a) => a.error).map((a) => ({ nodeID: a.nodeID, error: a.error! })),
           };
         },
-      },
-      restart: {
+      }),
+      restart: requires("actors:restart", {
         params: { actor: { type: "string", min: 1 }, nodeID: { type: "string", optional: true } },
         async handler(ctx: Context<{ actor: string; nodeID?: string }>) {
           const { actor, nodeID } = ctx.params;
@@ -109,7 +110,7 @@ export default function createSupervisorService(runtime: NodeRuntime): ServiceSc
           await Promise.all(targets.map((target) => ctx.call("supervisor.localRestart", { actor }, { nodeID: target })));
           return { actor, restartedOn: targets };
         },
-      },
+      }),
       localTree: {
         visibility: "public",
         handler: () => root?.snapshot() ?? null,

@@ -146,6 +146,23 @@ mcpServers:
     ]);
   });
 
+  it("adds the default roles to the configured ones, which may replace or extend them", () => {
+    const path = fileWith("roles.yaml", `roles:\n  auditor: { permissions: ["admin:audit"], inherits: [viewer] }\n  viewer: { permissions: ["experts:read"] }\n`);
+    const roles = loadConfig({ CORE_CONFIG: path }).roles;
+    expect(Object.keys(roles).sort()).toEqual(["admin", "auditor", "operator", "viewer"]);
+    expect(roles.viewer!.permissions).toEqual(["experts:read"]);
+    expect(loadConfig({}).roles.operator!.inherits).toEqual(["viewer"]);
+  });
+
+  it("checks that roles inherit defined roles, without cycles", () => {
+    const unknown = fileWith("r1.yaml", `roles:\n  a: { inherits: [ghost] }\n`);
+    expect(configError({ CORE_CONFIG: unknown }).issues.map((i) => `${i.field}: ${i.message}`)).toEqual([
+      expect.stringMatching(/^roles\.a\.inherits\[0\] .*: .*a defined role \(known: viewer, operator, admin, a\)/),
+    ]);
+    const cycle = fileWith("r2.yaml", `roles:\n  a: { inherits: [b] }\n  b: { inherits: [a] }\n`);
+    expect(configError({ CORE_CONFIG: cycle }).issues[0]!.message).toMatch(/roles that do not inherit themselves \(a → b → a\)/);
+  });
+
   it("says when the file is missing or unparseable", () => {
     expect(configError({ CORE_CONFIG: "/nonexistent/core.yaml" }).issues[0]!.message).toMatch(/does not exist/);
     const broken = fileWith("broken.json", "{ not json");
