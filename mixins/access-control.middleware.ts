@@ -22,9 +22,10 @@ function callerOf(meta: Record<string, unknown> | undefined): Caller | undefined
  * RBAC for every entry point at once: the edges (REST, NATS, MCP) only say who
  * is calling, in `ctx.meta.principal`, and this checks it where the action
  * runs, on whichever node that is. Calls without a principal come from inside
- * the cluster (supervisors, the REPL, the product's own sub-calls) and pass.
- * An action that declares no permission is internal: a principal may reach it
- * only through another action (a sub-call), never directly from an edge.
+ * the cluster (supervisors, the REPL) and pass. An action that declares no
+ * permission is internal: the edges route only to actions that declare one
+ * (test/unit/services/api-routes), and the product's own sub-calls (circle →
+ * expert) pass on the strength of the action that made them.
  */
 export function AccessControlMiddleware(policy: AccessPolicy): Middleware {
   return {
@@ -32,16 +33,7 @@ export function AccessControlMiddleware(policy: AccessPolicy): Middleware {
     localAction(next: Handler, action: { name?: string; permission?: PermissionSpec }): Handler {
       const name = action.name ?? "";
       const spec = action.permission;
-      if (spec === PUBLIC) return next;
-      if (spec === undefined) {
-        return function internalOnly(raw) {
-          const ctx = raw as Ctx;
-          if ((ctx.level ?? 1) <= 1 && ctx.meta?.principal != null) {
-            return Promise.reject(new ForbiddenError(`${name} is internal: it cannot be called directly`, { data: { action: name } }));
-          }
-          return next(raw);
-        };
-      }
+      if (spec === undefined || spec === PUBLIC) return next;
       return function checked(raw) {
         const ctx = raw as Ctx;
         const caller = callerOf(ctx.meta);

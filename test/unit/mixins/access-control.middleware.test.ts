@@ -41,9 +41,8 @@ describe("AccessControlMiddleware", () => {
     await expect(guard(undefined)(ctx(undefined))).resolves.toBe("ran");
   });
 
-  it("keeps undeclared actions internal: a principal reaches them only through another action", async () => {
-    await expect(guard(undefined)(ctx({ id: "a", roles: ["admin"] }))).rejects.toThrow("svc.act is internal: it cannot be called directly");
-    await expect(guard(undefined)(ctx({ id: "a", roles: ["viewer"] }, { level: 2 }))).resolves.toBe("ran");
+  it("adds nothing to actions without a permission (internal) or open to anyone", () => {
+    expect(mw.localAction(ok, { name: "expert.a.ask" })).toBe(ok);
   });
 
   it("opens PUBLIC actions to anyone, and treats a malformed principal as holding no role", async () => {
