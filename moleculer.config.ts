@@ -5,6 +5,7 @@ import { AccessControlMiddleware } from "./mixins/access-control.middleware";
 import { DrainMiddleware } from "./mixins/drain.middleware";
 import { AccessPolicy } from "./lib/security/access-policy";
 import { breakerOptions, ResilienceMiddleware } from "./mixins/resilience.middleware";
+import { redactingLogger } from "./mixins/redacting-logger";
 import { ResilientRedisCacher } from "./mixins/resilient-redis-cacher";
 import { toCoreError } from "./mixins/to-core-error";
 import { RESILIENCE_POLICIES } from "./config/resilience-policies";
@@ -25,16 +26,14 @@ export function createBrokerOptions(config: CoreConfig): BrokerOptions {
   return {
     namespace: config.namespace,
     nodeID: config.nodeId,
-    logger: {
-      type: "Console",
-      options: {
-        level: config.log.level,
-        formatter: config.log.format,
-        colors: process.stdout.isTTY === true,
-        moduleColors: false,
-        autoPadding: false,
-      },
-    },
+    // Every argument of every log line passes through the redactor (mixins/redacting-logger).
+    logger: redactingLogger({
+      level: config.log.level,
+      formatter: config.log.format,
+      colors: process.stdout.isTTY === true,
+      moduleColors: false,
+      autoPadding: false,
+    }),
     // Object form: Moleculer's typings reject a bare URL string with options.
     transporter: config.nats ? { type: "NATS", options: { url: config.nats.url, name: config.nodeId } } : null,
     serializer: config.serializer ?? CLUSTER_SERIALIZER,

@@ -13,6 +13,12 @@ export interface CoreConfig {
   nodeId: string;
   host: string;
   apiPort: number;
+  http: {
+    /** Proxies whose X-Forwarded-For is believed (IPs, CIDR ranges, loopback/linklocal/uniquelocal); empty: none. */
+    trustedProxies: string[];
+    /** Origins answered with CORS headers (`*`: any); empty: no CORS headers. */
+    corsOrigins: string[];
+  };
   metrics: { enabled: boolean; port: number };
   tracing: { exporter: (typeof TRACING_EXPORTERS)[number]; url: string };
   log: { level: (typeof LOG_LEVELS)[number]; format: (typeof LOG_FORMATS)[number] };

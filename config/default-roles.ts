@@ -9,7 +9,7 @@ import type { RoleConfig } from "./file-schema";
  */
 export const DEFAULT_ROLES: Readonly<Record<string, RoleConfig>> = {
   viewer: {
-    permissions: ["consultations:read", "experts:read", "costs:read", "budgets:read", "actors:read", "mcp:list"],
+    permissions: ["profile:read", "consultations:read", "experts:read", "costs:read", "budgets:read", "actors:read", "mcp:list"],
     inherits: [],
   },
   operator: {

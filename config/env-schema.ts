@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { invalidProxyEntries } from "../lib/http/client-address";
 
 /**
  * Every environment variable CORE reads, with its default and what it expects.
@@ -70,6 +71,40 @@ const sqlIdentifier = z
   .regex(/^[a-z_][a-z0-9_]{0,62}$/, { error: "a lower-case SQL identifier (letters, digits, '_'; at most 63)" })
   .default("public");
 
+/** A comma-separated list (blank entries dropped); `invalid` names the entries that are not right, `canonical` spells each valid one. */
+const commaList = (what: string, invalid: (entries: string[]) => string[], canonical: (entry: string) => string = (e) => e) => {
+  const entries = (v: string) => v.split(",").map((e) => e.trim()).filter(Boolean);
+  return z
+    .string()
+    .default("")
+    .refine((v) => invalid(entries(v)).length === 0, {
+      error: (issue) => `${what} (not valid: ${invalid(entries(String(issue.input))).join(", ")})`,
+    })
+    .transform((v) => entries(v).map(canonical));
+};
+
+/** A browser origin (`https://app.example.com`, `http://localhost:5173`) as the Origin header spells it, or undefined. */
+function origin(entry: string): string | undefined {
+  try {
+    const url = new URL(entry);
+    const bare = url.pathname === "/" && !url.search && !url.hash && !url.username && !url.password;
+    return bare && (url.protocol === "http:" || url.protocol === "https:") ? url.origin : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+const trustedProxies = commaList(
+  "IP addresses or CIDR ranges separated by commas, e.g. 10.0.0.0/8,::1 (or loopback, linklocal, uniquelocal)",
+  invalidProxyEntries,
+);
+
+const corsOrigins = commaList(
+  "origins separated by commas, e.g. https://app.example.com,http://localhost:5173, or * for any",
+  (entries) => entries.filter((e) => e !== "*" && !origin(e)),
+  (e) => (e === "*" ? e : origin(e)!),
+);
+
 export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace"] as const;
 export const LOG_FORMATS = ["full", "short", "simple", "json"] as const;
 export const SERIALIZERS = ["JSON", "CBOR", "MsgPack", "Notepack"] as const;
@@ -99,6 +134,8 @@ export const envSchema = z.object({
   CORE_DB_SCHEMA: sqlIdentifier,
   CORE_REDIS_PREFIX: z.string().regex(/^[A-Za-z0-9_.:-]{1,64}$/, { error: "1-64 of letters, digits, '_', '.', ':' or '-'" }).optional(),
   CORE_JWT_SECRET: z.string().optional(),
+  CORE_TRUSTED_PROXIES: trustedProxies,
+  CORE_CORS_ORIGINS: corsOrigins,
   NATS_URL: natsUrl.optional(),
   REDIS_URL: url(["redis:", "rediss:"], "redis://127.0.0.1:6379").optional(),
   DATABASE_URL: url(["postgres:", "postgresql:"], "postgres://user@127.0.0.1:5432/core").optional(),

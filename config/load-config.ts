@@ -8,6 +8,7 @@ import { fileSchema, type FileConfig } from "./file-schema";
 import { toFieldIssues } from "./issues";
 import type { CoreConfig, DatabaseConfig } from "./core-config";
 import { DEFAULT_ROLES } from "./default-roles";
+import { routeKeyProblems } from "../lib/ratelimit/route-pattern";
 
 export type Env = Readonly<Record<string, string | undefined>>;
 
@@ -60,6 +61,15 @@ function productionIssues(env: ParsedEnv): FieldIssue[] {
   return [];
 }
 
+/** Route keys of `rateLimits.routes` that lib/ratelimit cannot read, reported with the rest rather than when the gateway starts. */
+function routeKeyIssues(file: FileConfig, configPath: string): FieldIssue[] {
+  return routeKeyProblems(Object.keys(file.rateLimits.routes)).map(([key, expected]) => ({
+    field: `rateLimits.routes.${key} (in ${configPath})`,
+    received: key,
+    message: `received ${JSON.stringify(key)}; expected ${expected}`,
+  }));
+}
+
 /**
  * Reads and validates the whole configuration: the environment first, then the
  * optional `CORE_CONFIG` file. Every problem is reported at once, naming the
@@ -85,6 +95,7 @@ export function loadConfig(rawEnv: Env = process.env): CoreConfig {
       const parsedFile = fileSchema.safeParse(raw);
       if (parsedFile.success) file = parsedFile.data;
       else issues.push(...toFieldIssues(parsedFile.error.issues, raw).map((i) => ({ ...i, field: `${i.field} (in ${configPath})` })));
+      issues.push(...routeKeyIssues(file, configPath));
     }
   }
   if (parsedEnv.success) issues.push(...productionIssues(parsedEnv.data));
@@ -100,6 +111,7 @@ export function loadConfig(rawEnv: Env = process.env): CoreConfig {
     nodeId: e.CORE_NODE_ID ?? `${hostname().toLowerCase().replace(/[^a-z0-9_.-]/g, "-")}-${process.pid}`,
     host: e.CORE_HOST,
     apiPort: e.CORE_API_PORT,
+    http: { trustedProxies: e.CORE_TRUSTED_PROXIES, corsOrigins: e.CORE_CORS_ORIGINS },
     metrics: { enabled: e.CORE_METRICS, port: e.CORE_METRICS_PORT },
     tracing: { exporter: e.CORE_TRACING, url: e.CORE_TRACING_URL },
     log: { level: e.CORE_LOG_LEVEL, format: e.CORE_LOG_FORMAT },

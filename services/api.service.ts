@@ -1,14 +1,40 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Context, ServiceBroker, ServiceSchema } from "moleculer";
 import ApiGateway, { type ApiSettingsSchema } from "moleculer-web";
+import { AuditLog, type AuditOutcome } from "../lib/audit";
+import type { CoreError } from "../lib/errors";
+import { readinessStatus, type HealthCheck } from "../lib/health/readiness";
+import { DOCS_PAGE, docsAsset } from "../lib/http/api-docs";
+import type { ApiRoute } from "../lib/http/api-route";
+import { API_ROUTES } from "../lib/http/api-routes";
+import { TrustedProxies } from "../lib/http/client-address";
+import { buildOpenApiDocument, type OpenApiDocument } from "../lib/http/openapi";
+import { RequestAdmission } from "../lib/http/request-admission";
+import { API_SECURITY_HEADERS, applyHeaders, corsOptions, DOCS_SECURITY_HEADERS } from "../lib/http/security-headers";
+import { validateRequest } from "../lib/http/validate-request";
+import { packageInfo } from "../lib/package-info";
+import { RateLimiter } from "../lib/ratelimit/rate-limiter";
+import { authenticatorOf } from "../mixins/node-authenticator";
 import type { NodeRuntime } from "../mixins/node-runtime";
 import { toCoreError } from "../mixins/to-core-error";
-import { readinessStatus, type HealthCheck } from "../lib/health/readiness";
 
-
-type CoreRequest = IncomingMessage & { $ctx?: Context; $requestId?: string };
+type CoreRequest = IncomingMessage & {
+  $ctx?: Context<unknown, Record<string, unknown>>;
+  $requestId?: string;
+  $params?: unknown;
+  $alias?: { action?: string };
+  $route?: unknown;
+  query?: Record<string, unknown>;
+  body?: unknown;
+  $apiRoute?: ApiRoute;
+  $clientAddress?: string;
+};
+type Self = { broker: ServiceBroker; logger: ServiceBroker["logger"] };
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+const API_BASE = "/api/v1";
+/** Actions whose calls are written to the audit log at the edge (logins and key changes are audited by the auth service itself). */
+const AUDITED = new Set(["circle.consult", "supervisor.restart"]);
 
 async function readiness(broker: ServiceBroker, runtime: NodeRuntime): Promise<Record<string, HealthCheck>> {
   const checks: Record<string, HealthCheck> = {};
@@ -32,41 +58,177 @@ async function readiness(broker: ServiceBroker, runtime: NodeRuntime): Promise<R
   return checks;
 }
 
-/** The HTTP edge. This issue's part: health endpoints and the error contract; later issues add /api/v1. */
+/** The request id a client sent (when well-formed), else the call's own. */
+function assignRequestId(ctx: Context, req: CoreRequest, res: ServerResponse): string {
+  const incoming = req.headers["x-request-id"];
+  const id = typeof incoming === "string" && REQUEST_ID.test(incoming) ? incoming : (ctx.requestID ?? ctx.id);
+  req.$requestId = id;
+  res.setHeader("X-Request-Id", id);
+  return id;
+}
+
+/**
+ * The HTTP edge: /api/v1 (the route table in lib/http/api-routes.ts), the
+ * OpenAPI document and its reference page, health. A request is admitted
+ * (who, from where, rate limits), validated against its route's schemas and
+ * handed to its action with the principal in `ctx.meta.principal`; the action
+ * checks the permission wherever it runs.
+ */
 export default function createApiService(runtime: NodeRuntime): ServiceSchema<ApiSettingsSchema> {
+  const { config } = runtime;
+  const byAction = new Map(API_ROUTES.map((route) => [route.action, route]));
+  const audit = runtime.store ? new AuditLog(runtime.store) : undefined;
+  const cors = corsOptions(config.http.corsOrigins);
+  let openApi: string | undefined;
+  let admission: RequestAdmission | undefined;
+
+  const openApiDocument = (): OpenApiDocument =>
+    buildOpenApiDocument({
+      routes: API_ROUTES,
+      basePath: API_BASE,
+      version: packageInfo().version,
+      extra: [
+        { method: "get", path: "/health/live", operation: { operationId: "live", summary: "The process is up", security: [], responses: { "200": { description: "Live" } } } },
+        {
+          method: "get",
+          path: "/health/ready",
+          operation: { operationId: "ready", summary: "NATS, store and cache reachable", security: [], responses: { "200": { description: "Ready or degraded" }, "503": { description: "Not ready" } } },
+        },
+      ],
+    });
+
+  function record(this: Self, req: CoreRequest, outcome: AuditOutcome, error?: CoreError): void {
+    const route = req.$apiRoute;
+    if (!audit || !route || !AUDITED.has(route.action)) return;
+    const principal = req.$ctx?.meta.principal as { id?: string } | undefined;
+    const params = (req.$params ?? {}) as Record<string, unknown>;
+    // Not awaited: the answer does not wait for the audit row; a failure to write it is logged.
+    audit
+      .append({
+        principal: principal?.id ?? "anonymous",
+        action: route.action,
+        target: typeof params.actor === "string" ? params.actor : null,
+        source: req.$clientAddress ?? null,
+        outcome,
+        requestId: req.$requestId ?? null,
+        details: error ? { error: error.code } : {},
+      })
+      .catch((err: unknown) => this.logger.error(`Audit row for ${route.action} not written: ${(err as Error).message}`));
+  }
+
   return {
     name: "api",
     mixins: [ApiGateway],
     settings: {
-      port: runtime.config.apiPort,
-      ip: runtime.config.host,
+      port: config.apiPort,
+      ip: config.host,
       log4XXResponses: false,
       logRequest: "debug",
       logResponse: "debug",
       routes: [
         {
+          path: API_BASE,
+          mappingPolicy: "restrict",
+          mergeParams: false,
+          authorization: true,
+          bodyParsers: { json: { limit: "256kb", strict: false } },
+          ...(cors ? { cors } : {}),
+          aliases: Object.fromEntries(API_ROUTES.map((route) => [`${route.method} ${route.path}`, route.action])),
+          onBeforeCall(ctx: Context<unknown, Record<string, unknown>>, _route: unknown, req: CoreRequest, res: ServerResponse) {
+            applyHeaders(res, API_SECURITY_HEADERS);
+            ctx.meta.requestId = assignRequestId(ctx, req, res);
+          },
+          onAfterCall(this: Self, ctx: Context<unknown, Record<string, unknown>>, _route: unknown, req: CoreRequest, _res: ServerResponse, data: unknown) {
+            if (req.$apiRoute?.successStatus) ctx.meta.$statusCode = req.$apiRoute.successStatus;
+            record.call(this, req, "ok");
+            return data;
+          },
+        },
+        {
+          path: "/api",
+          mappingPolicy: "restrict",
+          bodyParsers: false,
+          aliases: {
+            "GET openapi.json"(req: CoreRequest, res: ServerResponse) {
+              openApi ??= JSON.stringify(openApiDocument());
+              res.setHeader("Content-Type", "application/json; charset=utf-8");
+              res.end(openApi);
+            },
+            "GET docs"(_req: CoreRequest, res: ServerResponse) {
+              applyHeaders(res, DOCS_SECURITY_HEADERS);
+              res.setHeader("Content-Type", "text/html; charset=utf-8");
+              res.end(DOCS_PAGE);
+            },
+            async "GET docs/:asset"(req: CoreRequest, res: ServerResponse, next: (err?: unknown) => void) {
+              const asset = await docsAsset(String((req.$params as { asset?: unknown } | undefined)?.asset ?? ""));
+              if (!asset) return next(Object.assign(new Error("No such asset"), { code: 404, type: "NOT_FOUND" }));
+              applyHeaders(res, DOCS_SECURITY_HEADERS);
+              res.setHeader("Content-Type", asset.contentType);
+              res.end(asset.body);
+            },
+          },
+          onBeforeCall(ctx: Context, _route: unknown, req: CoreRequest, res: ServerResponse) {
+            applyHeaders(res, API_SECURITY_HEADERS);
+            assignRequestId(ctx, req, res);
+          },
+        },
+        {
           path: "/health",
           mappingPolicy: "restrict",
-          bodyParsers: { json: { limit: "16kb" } },
+          bodyParsers: false,
           aliases: { "GET live": "api.live", "GET ready": "api.ready" },
           onBeforeCall(ctx: Context, _route: unknown, req: CoreRequest, res: ServerResponse) {
-            const incoming = req.headers["x-request-id"];
-            const id = typeof incoming === "string" && REQUEST_ID.test(incoming) ? incoming : ctx.requestID ?? ctx.id;
-            req.$requestId = id;
-            res.setHeader("X-Request-Id", id);
+            applyHeaders(res, API_SECURITY_HEADERS);
+            assignRequestId(ctx, req, res);
           },
         },
       ],
       // Every error leaves as { error: { code, message, details?, requestId } }, never a stack trace.
-      onError(this: { logger: ServiceBroker["logger"] }, req: CoreRequest, res: ServerResponse, err: unknown) {
+      onError(this: Self, req: CoreRequest, res: ServerResponse, err: unknown) {
         const core = toCoreError(err);
         const requestId = req.$requestId ?? (req.headers["x-request-id"] as string | undefined) ?? req.$ctx?.requestID ?? undefined;
         if (core.status >= 500) this.logger.error(`Request ${req.method} ${req.url} failed`, err);
+        record.call(this, req, core.status === 401 || core.status === 403 ? "denied" : core.status === 422 ? "invalid" : "failed", core);
         const details = Object.keys(core.data).length > 0 ? core.data : undefined;
-        res.setHeader("Content-Type", "application/json; charset=utf-8");
-        if (requestId) res.setHeader("X-Request-Id", requestId);
-        res.writeHead(core.status);
+        if (!res.headersSent) {
+          applyHeaders(res, API_SECURITY_HEADERS);
+          res.setHeader("Content-Type", "application/json; charset=utf-8");
+          if (requestId) res.setHeader("X-Request-Id", requestId);
+          res.writeHead(core.status);
+        }
         res.end(JSON.stringify({ error: { code: core.code, message: core.message, ...(details ? { details } : {}), requestId } }));
+      },
+    },
+    methods: {
+      /** moleculer-web logs every error whose `code` is not a number (CORE's are strings) with its stack; onError logs the 5xx ones. */
+      errorHandler(this: Self & { sendError(req: CoreRequest, res: ServerResponse, err: unknown): void }, req: CoreRequest, res: ServerResponse, err: unknown) {
+        this.sendError(req, res, err);
+      },
+      /** moleculer-web's authorization hook: admission (who, from where, rate limits), then the route's schemas. */
+      async authorize(this: Self, ctx: Context<unknown, Record<string, unknown>>, _route: unknown, req: CoreRequest, res: ServerResponse) {
+        const route = byAction.get(req.$alias?.action ?? "");
+        if (!route) return;
+        req.$apiRoute = route;
+        admission ??= new RequestAdmission(
+          (credential) => authenticatorOf(runtime).authenticate(credential),
+          runtime.shared ? new RateLimiter(config.rateLimits, runtime.shared) : undefined,
+          new TrustedProxies(config.http.trustedProxies),
+          this.logger,
+        );
+        const admitted = await admission.admit({
+          method: route.method,
+          routePath: `${API_BASE}${route.path}`,
+          anonymous: route.permission === null,
+          headers: req.headers,
+          peer: req.socket.remoteAddress,
+        });
+        applyHeaders(res, admitted.headers);
+        req.$clientAddress = admitted.clientAddress;
+        if (admitted.clientAddress) ctx.meta.source = admitted.clientAddress;
+        if (!admitted.admitted) throw admitted.error;
+        if (admitted.principal) ctx.meta.principal = admitted.principal;
+        const parts = (req.$params ?? {}) as { params?: Record<string, unknown>; query?: Record<string, unknown>; body?: unknown };
+        req.$params = validateRequest(route, { path: parts.params ?? {}, query: parts.query ?? {}, body: parts.body });
       },
     },
     actions: {

@@ -6,11 +6,15 @@ import createCircleActor from "./circle.service";
 import createCostsActor from "./costs.service";
 import createExpertActors from "./experts.service";
 import createApiService from "./api.service";
+import createAuditService from "./audit.service";
+import createAuthService from "./auth.service";
 import createSupervisorService from "./supervisor.service";
 
 /** The product's services by name, as `core start --services` accepts them. */
 export const PRODUCT_SERVICES: Readonly<Record<string, ServiceFactory>> = {
   api: createApiService,
+  auth: createAuthService,
+  audit: createAuditService,
   supervisor: createSupervisorService,
 };
 
@@ -24,4 +28,4 @@ export const PRODUCT_ACTORS: Readonly<Record<string, ActorFactory>> = {
 };
 
 /** What `core start` runs when --services is not given. */
-export const DEFAULT_SERVICES: readonly string[] = ["api", "supervisor", "aggregator", "experts", "circle", "costs", "budgets"];
+export const DEFAULT_SERVICES: readonly string[] = ["api", "auth", "audit", "supervisor", "aggregator", "experts", "circle", "costs", "budgets"];

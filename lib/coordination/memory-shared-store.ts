@@ -1,9 +1,20 @@
 import { randomUUID } from "node:crypto";
-import type { LimitedCounter, SharedStore } from "./shared-store";
+import { LRUCache } from "lru-cache";
+import type { LimitedCounter, SharedStore, TokenTake, TokenTakeRequest } from "./shared-store";
+import { checkTakes, describeTake, TOKEN_EPSILON, tokensAt, type BucketState } from "./token-bucket";
 
 interface Entry {
   value: string;
   expires: number;
+}
+
+export interface MemorySharedStoreOptions {
+  /**
+   * Token buckets kept at most: the memory bound. A bucket expires once full
+   * again (it then equals a missing one); with more than this many live, the
+   * least recently used is forgotten, which only refills that client early.
+   */
+  maxBuckets?: number;
 }
 
 /** The embedded SharedStore: one process, so every operation is atomic by running to completion. */
@@ -11,7 +22,15 @@ export class MemorySharedStore implements SharedStore {
   private readonly values = new Map<string, Entry>();
   private readonly counters = new Map<string, { value: number; expires: number }>();
 
-  constructor(private readonly now: () => number = Date.now) {}
+  private readonly buckets: LRUCache<string, BucketState>;
+
+  constructor(
+    private readonly now: () => number = Date.now,
+    options: MemorySharedStoreOptions = {},
+  ) {
+    // The cache's TTL clock is ours too, so a test's fake clock expires buckets as well.
+    this.buckets = new LRUCache({ max: options.maxBuckets ?? 100_000, ttlResolution: 0, perf: { now: () => this.now() } });
+  }
 
   private live(key: string): Entry | undefined {
     const e = this.values.get(key);
@@ -72,8 +91,24 @@ export class MemorySharedStore implements SharedStore {
     });
   }
 
+  async takeTokens(takes: readonly TokenTakeRequest[]): Promise<TokenTake[]> {
+    const costs = checkTakes(takes);
+    const now = this.now();
+    const tokens = takes.map((t) => tokensAt(this.buckets.get(t.key), t.bucket, now));
+    const allowed = tokens.every((n, i) => n + TOKEN_EPSILON >= costs[i]!);
+    return takes.map((t, i) => {
+      const cost = costs[i]!;
+      if (!allowed) return describeTake(tokens[i]!, cost, t.bucket, tokens[i]! + TOKEN_EPSILON >= cost);
+      const left = Math.max(0, tokens[i]! - cost);
+      const take = describeTake(left, cost, t.bucket, true);
+      this.buckets.set(t.key, { tokens: left, at: now }, { ttl: Math.max(1, take.resetMs) });
+      return take;
+    });
+  }
+
   async close(): Promise<void> {
     this.values.clear();
     this.counters.clear();
+    this.buckets.clear();
   }
 }

@@ -3,7 +3,8 @@ import { randomUUID } from "node:crypto";
 import { UnavailableError } from "../errors";
 import type { Logger } from "../logger";
 import { backoffDelay, REDIS_RECONNECT } from "../resilience/backoff";
-import type { LimitedCounter, SharedStore } from "./shared-store";
+import type { LimitedCounter, SharedStore, TokenTake, TokenTakeRequest } from "./shared-store";
+import { checkTakes, MS_EPSILON, TOKEN_EPSILON } from "./token-bucket";
 
 // Release a lock only if we still hold it (another node may own it after our TTL ran out).
 const UNLOCK = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`;
@@ -27,6 +28,49 @@ return -1`;
 // Only counters that exist: a settlement after expiry must not start a new period at a negative value.
 const ADD_EXISTING = `for _, key in ipairs(KEYS) do if redis.call('EXISTS', key) == 1 then redis.call('INCRBY', key, ARGV[1]) end end return 0`;
 
+// Token buckets (the arithmetic of token-bucket.ts), all or nothing across KEYS,
+// timed by the Redis server's clock so every node sees the same time. A bucket
+// is a hash {t: tokens, ts: ms}; it expires when full again, as full equals missing.
+// ARGV: (capacity, refillPerSecond, cost) per key. Returns per key: allowed (1/0),
+// remaining, retryAfterMs, resetMs (integers: Redis truncates Lua numbers).
+const TAKE_TOKENS = `
+local eps = ${TOKEN_EPSILON}
+local time = redis.call('TIME')
+local now = tonumber(time[1]) * 1000 + tonumber(time[2]) / 1000
+local function ms_until(tokens, wanted, rate)
+  local missing = wanted - tokens
+  if missing <= eps then return 0 end
+  return math.ceil(missing * 1000 / rate - ${MS_EPSILON})
+end
+local tokens, all = {}, true
+for i, key in ipairs(KEYS) do
+  local cap, rate, cost = tonumber(ARGV[i * 3 - 2]), tonumber(ARGV[i * 3 - 1]), tonumber(ARGV[i * 3])
+  local state = redis.call('HMGET', key, 't', 'ts')
+  local n = cap
+  if state[1] and state[2] then
+    n = math.min(cap, tonumber(state[1]) + math.max(0, now - tonumber(state[2])) * rate / 1000)
+  end
+  tokens[i] = n
+  if n + eps < cost then all = false end
+end
+local out = {}
+for i, key in ipairs(KEYS) do
+  local cap, rate, cost = tonumber(ARGV[i * 3 - 2]), tonumber(ARGV[i * 3 - 1]), tonumber(ARGV[i * 3])
+  local n, allowed, retry = tokens[i], 1, 0
+  if all then
+    n = math.max(0, n - cost)
+    redis.call('HSET', key, 't', string.format('%.17g', n), 'ts', string.format('%.17g', now))
+    redis.call('PEXPIRE', key, math.max(1, ms_until(n, cap, rate)))
+  elseif n + eps < cost then
+    allowed, retry = 0, ms_until(n, cost, rate)
+  end
+  table.insert(out, allowed)
+  table.insert(out, math.floor(n + eps))
+  table.insert(out, retry)
+  table.insert(out, ms_until(n, cap, rate))
+end
+return out`;
+
 /** How long a call waits for a connection that is not up (yet): a start-up race, not an outage. */
 const CONNECT_WAIT_MS = 1_000;
 
@@ -34,6 +78,7 @@ type Scripted = Redis & {
   coreUnlock(key: string, token: string): Promise<number>;
   coreAddWithinLimits(...args: Array<string | number>): Promise<number>;
   coreAddExisting(...args: Array<string | number>): Promise<number>;
+  coreTakeTokens(...args: Array<string | number>): Promise<number[]>;
 };
 
 /**
@@ -45,6 +90,7 @@ type Scripted = Redis & {
  */
 export class RedisSharedStore implements SharedStore {
   private readonly redis: Scripted;
+  private connecting: Promise<void> | undefined;
 
   constructor(url: string, private readonly prefix: string, logger?: Logger) {
     const redis = new Redis(url, {
@@ -63,6 +109,7 @@ export class RedisSharedStore implements SharedStore {
     redis.defineCommand("coreUnlock", { numberOfKeys: 1, lua: UNLOCK });
     redis.defineCommand("coreAddWithinLimits", { lua: ADD_WITHIN_LIMITS });
     redis.defineCommand("coreAddExisting", { lua: ADD_EXISTING });
+    redis.defineCommand("coreTakeTokens", { lua: TAKE_TOKENS });
     this.redis = redis as Scripted;
   }
 
@@ -75,15 +122,18 @@ export class RedisSharedStore implements SharedStore {
     if (this.redis.status === "ready") return Promise.resolve();
     // First use: connect now (later reconnects are ioredis's own, by REDIS_RECONNECT).
     if (this.redis.status === "wait") this.redis.connect().catch(() => undefined);
-    return new Promise((resolve) => {
+    // One wait shared by every call made meanwhile (not one "ready" listener each).
+    this.connecting ??= new Promise((resolve) => {
       const done = () => {
         clearTimeout(timer);
         this.redis.off("ready", done);
+        this.connecting = undefined;
         resolve();
       };
       const timer = setTimeout(done, CONNECT_WAIT_MS).unref();
       this.redis.once("ready", done);
     });
+    return this.connecting;
   }
 
   private async run<T>(what: string, op: () => Promise<T>): Promise<T> {
@@ -138,6 +188,23 @@ export class RedisSharedStore implements SharedStore {
       if (!keys.length) return [];
       const values = await this.redis.mget(...keys.map((k) => this.key(k)));
       return values.map((v) => (v === null ? 0 : Number(v)));
+    });
+  }
+
+  async takeTokens(takes: readonly TokenTakeRequest[]): Promise<TokenTake[]> {
+    const costs = checkTakes(takes);
+    if (!takes.length) return [];
+    return this.run("take tokens", async () => {
+      const args: Array<string | number> = [takes.length, ...takes.map((t) => this.key(t.key))];
+      takes.forEach((t, i) => args.push(t.bucket.capacity, t.bucket.refillPerSecond, costs[i]!));
+      const flat = (await this.redis.coreTakeTokens(...args)).map(Number);
+      return takes.map((t, i) => ({
+        allowed: flat[i * 4] === 1,
+        limit: t.bucket.capacity,
+        remaining: flat[i * 4 + 1]!,
+        retryAfterMs: flat[i * 4 + 2]!,
+        resetMs: flat[i * 4 + 3]!,
+      }));
     });
   }
 

@@ -21,6 +21,18 @@ export interface SharedStore {
   add(keys: readonly string[], amount: number): Promise<void>;
   /** Current counter values (0 for a missing one). */
   read(keys: readonly string[]): Promise<number[]>;
+  /**
+   * Takes tokens from every bucket at once, only if each holds enough: all or
+   * nothing, so a refused request costs no bucket anything. One result per
+   * take, in order. A bucket never seen (or idle long enough to be full again)
+   * starts full. Time is the store's own clock (Redis server time in a
+   * cluster), so nodes with skewed clocks share one bucket correctly.
+   *
+   * Throws BadRequestError when a cost exceeds its bucket's capacity (no wait
+   * could ever admit it, so a 429 with Retry-After would be a lie), and
+   * InternalError for invalid bucket numbers or one key taken twice in a call.
+   */
+  takeTokens(takes: readonly TokenTakeRequest[]): Promise<TokenTake[]>;
   close(): Promise<void>;
 }
 
@@ -30,4 +42,31 @@ export interface LimitedCounter {
   ttlSec: number;
   /** What a counter that does not exist yet starts from (e.g. what the store recorded). */
   initial: number;
+}
+
+/** A token bucket's shape: holds up to `capacity` tokens, regains `refillPerSecond` (fractions count). */
+export interface TokenBucket {
+  capacity: number;
+  refillPerSecond: number;
+}
+
+export interface TokenTakeRequest {
+  key: string;
+  bucket: TokenBucket;
+  /** Tokens this take needs; 1 when omitted. Positive, fractions allowed, at most the capacity. */
+  cost?: number | undefined;
+}
+
+/** One bucket's answer to a take. */
+export interface TokenTake {
+  /** This bucket held enough. The call as a whole took tokens only if every bucket did. */
+  allowed: boolean;
+  /** The bucket's capacity. */
+  limit: number;
+  /** Whole tokens left after the call (nothing is taken when the call is refused). */
+  remaining: number;
+  /** 0 when this bucket held enough; else milliseconds until it will (rounded up). */
+  retryAfterMs: number;
+  /** Milliseconds until the bucket is full again (rounded up). */
+  resetMs: number;
 }

@@ -1,5 +1,6 @@
 export * from "./core-error";
 export * from "./errors";
 export * from "./circle-errors";
+export * from "./auth-errors";
 export * from "./registry";
 export * from "./describe-error";

@@ -1,4 +1,5 @@
 import { CoreError, ForeignCoreError, type CoreErrorOptions, type ErrorData, type PlainCoreError } from "./core-error";
+import * as authErrors from "./auth-errors";
 import * as circleErrors from "./circle-errors";
 import * as errors from "./errors";
 
@@ -20,7 +21,7 @@ export function registerErrorClass(cls: CoreErrorClass): void {
 }
 
 registerErrorClass(CoreError);
-for (const value of [...Object.values(errors), ...Object.values(circleErrors)]) {
+for (const value of [...Object.values(errors), ...Object.values(circleErrors), ...Object.values(authErrors)]) {
   if (typeof value === "function" && value.prototype instanceof CoreError) {
     // InternalError shares INTERNAL with the base class: the base stays the one rebuilt.
     if (byCode.has((value as CoreErrorClass).code)) continue;

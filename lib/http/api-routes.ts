@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { consultRequestSchema } from "../circle/consult-request";
 import { COST_DIMENSIONS } from "../costs/cost-summary";
+import { DURATION } from "../security/duration";
 import type { ApiRoute } from "./api-route";
 import {
   actorsSchema,
@@ -26,7 +27,7 @@ const csv = <T extends z.ZodType<unknown, string>>(item: T) =>
 const actorName = z.string().regex(/^[a-z0-9][a-z0-9_-]*(\.[a-z0-9][a-z0-9_-]*)*$/, { error: "an actor name such as expert.claude" });
 const principalId = z.string().min(1).max(200);
 const refreshBody = z.strictObject({ refreshToken: z.string().min(1).max(512) });
-const duration = z.string().regex(/^\d{1,6}[smhdw]$/, { error: "a duration such as 30m, 12h, 90d or 1w" });
+const duration = z.string().regex(DURATION, { error: "a duration such as 30m, 12h, 90d or 1w" }).refine((d) => !/^0+[smhdw]$/.test(d), { error: "a duration longer than 0" });
 
 /** Every route under /api/v1: the gateway serves exactly these, the OpenAPI document describes exactly these. */
 export const API_ROUTES: readonly ApiRoute[] = [
@@ -163,6 +164,16 @@ export const API_ROUTES: readonly ApiRoute[] = [
     tag: "auth",
     body: refreshBody,
     response: z.looseObject({ revoked: z.boolean() }),
+  },
+  {
+    method: "GET",
+    path: "/auth/me",
+    action: "auth.me",
+    permission: "profile:read",
+    operationId: "whoAmI",
+    summary: "Who the credential belongs to: id, kind (user or key), roles and scopes",
+    tag: "auth",
+    response: z.looseObject({ id: z.string(), kind: z.enum(["user", "key", "system"]), roles: z.array(z.string()), scopes: z.array(z.string()).optional() }),
   },
   {
     method: "GET",

@@ -48,10 +48,9 @@ export function canonicalAddress(raw: string): string | undefined {
 
 /** One X-Forwarded-For entry: a bare address, or with a port (`1.2.3.4:80`, `[::1]:80`) as some proxies write. */
 function forwardedAddress(entry: string): string | undefined {
-  const bracketed = /^\[([^\]]+)\](?::\d{1,5})?$/.exec(entry);
-  if (bracketed) return canonicalAddress(bracketed[1]!);
-  const v4WithPort = /^(\d+\.\d+\.\d+\.\d+):\d{1,5}$/.exec(entry);
-  return canonicalAddress(v4WithPort ? v4WithPort[1]! : entry);
+  const withPort = /^\[([^\]]+)\](?::(\d{1,5}))?$/.exec(entry) ?? /^(\d+\.\d+\.\d+\.\d+):(\d{1,5})$/.exec(entry);
+  if (!withPort) return canonicalAddress(entry);
+  return withPort[2] === undefined || Number(withPort[2]) <= 65535 ? canonicalAddress(withPort[1]!) : undefined;
 }
 
 function parseRange(entry: string): Range[] | undefined {

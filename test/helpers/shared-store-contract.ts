@@ -1,4 +1,6 @@
-import type { SharedStore } from "../../lib/coordination/shared-store";
+import type { SharedStore, TokenBucket } from "../../lib/coordination/shared-store";
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** The behaviour every SharedStore must have, run against memory (unit) and Redis (integration). */
 export function sharedStoreContract(name: string, make: () => Promise<SharedStore>): void {
@@ -50,6 +52,77 @@ export function sharedStoreContract(name: string, make: () => Promise<SharedStor
       const results = await Promise.all(Array.from({ length: 50 }, () => store.addWithinLimits(counter, 100)));
       expect(results.filter((r) => r === -1)).toHaveLength(10);
       expect(await store.read(["race"])).toEqual([1_000]);
+    });
+
+    describe("token buckets", () => {
+      // 2 tokens a second: 500 ms a token, slow enough for a loaded machine to keep up.
+      const bucket: TokenBucket = { capacity: 5, refillPerSecond: 2 };
+
+      it("lets a burst up to the capacity through, then refuses with the time until the next token", async () => {
+        const started = Date.now();
+        const burst = [];
+        for (let i = 0; i < 5; i++) burst.push((await store.takeTokens([{ key: "b", bucket }]))[0]!);
+        expect(burst.map((t) => [t.allowed, t.remaining, t.limit, t.retryAfterMs])).toEqual([4, 3, 2, 1, 0].map((r) => [true, r, 5, 0]));
+        const [refused] = await store.takeTokens([{ key: "b", bucket }]);
+        const elapsed = Date.now() - started;
+        expect(refused).toMatchObject({ allowed: false, remaining: 0, limit: 5 });
+        // A token takes 500 ms; whatever has passed since the burst has already refilled part of it.
+        expect(refused!.retryAfterMs).toBeLessThanOrEqual(500);
+        expect(refused!.retryAfterMs).toBeGreaterThanOrEqual(500 - elapsed - 5);
+        expect(refused!.resetMs).toBeLessThanOrEqual(2_500);
+        expect(refused!.resetMs).toBeGreaterThanOrEqual(2_500 - elapsed - 5);
+      });
+
+      it("refills over time: a refused take passes once its retryAfter has passed, and not long before", async () => {
+        for (let i = 0; i < 5; i++) await store.takeTokens([{ key: "r", bucket }]);
+        const [first] = await store.takeTokens([{ key: "r", bucket }]);
+        await sleep(first!.retryAfterMs - 150);
+        const [early] = await store.takeTokens([{ key: "r", bucket }]);
+        expect(early!.allowed).toBe(false);
+        expect(early!.retryAfterMs).toBeLessThanOrEqual(150);
+        await sleep(early!.retryAfterMs + 5);
+        const [late] = await store.takeTokens([{ key: "r", bucket }]);
+        expect(late).toMatchObject({ allowed: true, remaining: 0, retryAfterMs: 0 });
+      });
+
+      it("counts fractional tokens and costs", async () => {
+        const half = { key: "f", bucket: { capacity: 1, refillPerSecond: 1 }, cost: 0.5 };
+        expect((await store.takeTokens([half]))[0]!.allowed).toBe(true);
+        expect((await store.takeTokens([half]))[0]!.allowed).toBe(true);
+        const [refused] = await store.takeTokens([half]);
+        expect(refused!.allowed).toBe(false);
+        expect(refused!.retryAfterMs).toBeGreaterThan(400);
+        expect(refused!.retryAfterMs).toBeLessThanOrEqual(500);
+      });
+
+      it("takes from several buckets all or nothing", async () => {
+        const wide = { key: "wide", bucket: { capacity: 5, refillPerSecond: 0.01 } };
+        const narrow = { key: "narrow", bucket: { capacity: 1, refillPerSecond: 0.01 } };
+        expect((await store.takeTokens([wide, narrow])).map((t) => t.allowed)).toEqual([true, true]);
+        const refused = await store.takeTokens([wide, narrow]);
+        expect(refused.map((t) => [t.allowed, t.remaining])).toEqual([[true, 4], [false, 0]]);
+        expect(refused[0]!.retryAfterMs).toBe(0);
+        expect(refused[1]!.retryAfterMs).toBeGreaterThan(99_000);
+        // The refused call took nothing from the bucket that had enough.
+        expect((await store.takeTokens([wide]))[0]!.remaining).toBe(3);
+        expect(await store.takeTokens([])).toEqual([]);
+      });
+
+      it("refuses a cost no bucket of that capacity can ever hold with BAD_REQUEST, and a key taken twice as a bug", async () => {
+        await expect(store.takeTokens([{ key: "x", bucket, cost: 6 }])).rejects.toMatchObject({ code: "BAD_REQUEST", status: 400, retryable: false });
+        await expect(store.takeTokens([{ key: "x", bucket }, { key: "x", bucket }])).rejects.toMatchObject({ code: "INTERNAL" });
+        await expect(store.takeTokens([{ key: "x", bucket: { capacity: 0, refillPerSecond: 1 } }])).rejects.toMatchObject({ code: "INTERNAL" });
+        await expect(store.takeTokens([{ key: "x", bucket, cost: 0 }])).rejects.toMatchObject({ code: "INTERNAL" });
+        // Nothing was taken by the refused calls.
+        expect((await store.takeTokens([{ key: "x", bucket, cost: 5 }]))[0]).toMatchObject({ allowed: true, remaining: 0 });
+      });
+
+      it("never lets concurrent takes pass the capacity together", async () => {
+        const slow = { capacity: 10, refillPerSecond: 0.001 };
+        const results = await Promise.all(Array.from({ length: 50 }, () => store.takeTokens([{ key: "crowd", bucket: slow }])));
+        expect(results.filter(([t]) => t!.allowed)).toHaveLength(10);
+        for (const [t] of results.filter(([t]) => !t!.allowed)) expect(t!.retryAfterMs).toBeGreaterThan(999_000);
+      });
     });
   });
 }

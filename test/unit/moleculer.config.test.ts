@@ -13,7 +13,7 @@ describe("createBrokerOptions", () => {
     expect(options.errorRegenerator).toBeInstanceOf(CoreErrorRegenerator);
     // Graceful shutdown is CoreDrain's; Moleculer's O(n) tracker is off.
     expect(options.tracking).toEqual({ enabled: false, shutdownTimeout: 10_000 });
-    expect((options.middlewares as Array<{ name: string }>).map((m) => m.name)).toEqual(["CoreResilience", "CoreDrain"]);
+    expect((options.middlewares as Array<{ name: string }>).map((m) => m.name)).toEqual(["CoreResilience", "CoreDrain", "CoreAccessControl"]);
     expect(options.skipProcessEventRegistration).toBe(true);
   });
 

@@ -64,6 +64,7 @@ describe("ConsultCache", () => {
       addWithinLimits: () => Promise.reject(new UnavailableError("redis down")),
       add: () => Promise.reject(new UnavailableError("redis down")),
       read: () => Promise.reject(new UnavailableError("redis down")),
+      takeTokens: () => Promise.reject(new UnavailableError("redis down")),
       close: async () => undefined,
     };
     const warnings: string[] = [];

@@ -1,0 +1,5 @@
+export * from "./audit-record";
+export * from "./audit-hash";
+export * from "./audit-log";
+export * from "./canonical-json";
+export * from "./verify-audit-log";

@@ -1,0 +1,31 @@
+import { Loggers } from "moleculer";
+import { redact } from "../lib/security/redact";
+
+type ConsoleLoggerOptions = ConstructorParameters<typeof Loggers.Console>[0];
+type LogHandler = NonNullable<ReturnType<InstanceType<typeof Loggers.Console>["getLogHandler"]>>;
+type LoggerBindings = Parameters<InstanceType<typeof Loggers.Console>["getLogHandler"]>[0];
+
+/**
+ * Moleculer's console logger with every argument passed through the redactor
+ * before it is formatted, so no log line of the node — CORE's own, Moleculer's,
+ * moleculer-web's — carries a password, token or key, whatever the format
+ * (full, short, simple, json). Lines below the level are dropped before the
+ * redactor runs, so disabled debug logging costs nothing extra.
+ */
+export class RedactingConsoleLogger extends Loggers.Console {
+  override getLogHandler(bindings: LoggerBindings): LogHandler | null {
+    const write = super.getLogHandler(bindings);
+    if (!write) return null;
+    const levels: readonly string[] = Loggers.Base.LEVELS;
+    const enabledUpTo = levels.indexOf(this.getLogLevel(bindings.mod) ?? "");
+    return (level, args) => {
+      if (levels.indexOf(level) > enabledUpTo) return;
+      write(level, args.map((arg) => redact(arg)));
+    };
+  }
+}
+
+/** The broker's `logger` option: a redacting console logger with these options. */
+export function redactingLogger(options: ConsoleLoggerOptions): InstanceType<typeof Loggers.Console> {
+  return new RedactingConsoleLogger(options);
+}
