@@ -12,6 +12,8 @@ import { buildOpenApiDocument, type OpenApiDocument } from "../lib/http/openapi"
 import { RequestAdmission } from "../lib/http/request-admission";
 import { API_SECURITY_HEADERS, applyHeaders, corsOptions, DOCS_SECURITY_HEADERS } from "../lib/http/security-headers";
 import { validateRequest } from "../lib/http/validate-request";
+import { sendOpenAiError } from "../lib/openai-compat";
+import { openAiOperations } from "../lib/openai-compat/openapi-operations";
 import { packageInfo } from "../lib/package-info";
 import { RateLimiter } from "../lib/ratelimit/rate-limiter";
 import { authenticatorOf } from "../mixins/node-authenticator";
@@ -27,6 +29,8 @@ type CoreRequest = IncomingMessage & {
   query?: Record<string, unknown>;
   body?: unknown;
   $apiRoute?: ApiRoute;
+  /** The action this request calls, when it is one the edge audits or admits. */
+  $auditedAction?: string;
   $clientAddress?: string;
 };
 type Self = { broker: ServiceBroker; logger: ServiceBroker["logger"] };
@@ -34,7 +38,15 @@ type Self = { broker: ServiceBroker; logger: ServiceBroker["logger"] };
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 const API_BASE = "/api/v1";
 /** Actions whose calls are written to the audit log at the edge (logins and key changes are audited by the auth service itself). */
-const AUDITED = new Set(["circle.consult", "supervisor.restart"]);
+const AUDITED = new Set(["circle.consult", "openai.chatCompletions", "supervisor.restart"]);
+
+/** The OpenAI-compatible routes: admitted like /api/v1, validated (and answered, errors included) the way OpenAI clients expect. */
+const OPENAI_ROUTES: Record<string, { method: string; path: string }> = {
+  "openai.chatCompletions": { method: "POST", path: "/v1/chat/completions" },
+  "openai.models": { method: "GET", path: "/v1/models" },
+};
+/** A consult or a streamed answer may take minutes; the default call deadline (30 s) would cut it. */
+const OPENAI_CALL_TIMEOUT_MS = 120_000;
 
 async function readiness(broker: ServiceBroker, runtime: NodeRuntime): Promise<Record<string, HealthCheck>> {
   const checks: Record<string, HealthCheck> = {};
@@ -56,6 +68,10 @@ async function readiness(broker: ServiceBroker, runtime: NodeRuntime): Promise<R
     checks.cache = { ok: cacher.connected === true, critical: false, detail: cacher.connected ? "connected" : "disconnected (calls are served uncached)" };
   }
   return checks;
+}
+
+function outcomeOf(err: CoreError): AuditOutcome {
+  return err.status === 401 || err.status === 403 ? "denied" : err.status === 422 ? "invalid" : "failed";
 }
 
 /** The request id a client sent (when well-formed), else the call's own. */
@@ -94,26 +110,27 @@ export default function createApiService(runtime: NodeRuntime): ServiceSchema<Ap
           path: "/health/ready",
           operation: { operationId: "ready", summary: "NATS, store and cache reachable", security: [], responses: { "200": { description: "Ready or degraded" }, "503": { description: "Not ready" } } },
         },
+        ...openAiOperations(),
       ],
     });
 
   function record(this: Self, req: CoreRequest, outcome: AuditOutcome, error?: CoreError): void {
-    const route = req.$apiRoute;
-    if (!audit || !route || !AUDITED.has(route.action)) return;
+    const action = req.$auditedAction;
+    if (!audit || !action || !AUDITED.has(action)) return;
     const principal = req.$ctx?.meta.principal as { id?: string } | undefined;
     const params = (req.$params ?? {}) as Record<string, unknown>;
     // Not awaited: the answer does not wait for the audit row; a failure to write it is logged.
     audit
       .append({
         principal: principal?.id ?? "anonymous",
-        action: route.action,
+        action,
         target: typeof params.actor === "string" ? params.actor : null,
         source: req.$clientAddress ?? null,
         outcome,
         requestId: req.$requestId ?? null,
         details: error ? { error: error.code } : {},
       })
-      .catch((err: unknown) => this.logger.error(`Audit row for ${route.action} not written: ${(err as Error).message}`));
+      .catch((err: unknown) => this.logger.error(`Audit row for ${action} not written: ${(err as Error).message}`));
   }
 
   return {
@@ -142,6 +159,31 @@ export default function createApiService(runtime: NodeRuntime): ServiceSchema<Ap
             if (req.$apiRoute?.successStatus) ctx.meta.$statusCode = req.$apiRoute.successStatus;
             record.call(this, req, "ok");
             return data;
+          },
+        },
+        {
+          path: "/v1",
+          mappingPolicy: "restrict",
+          mergeParams: false,
+          authorization: true,
+          bodyParsers: { json: { limit: "1mb", strict: false } },
+          callOptions: { timeout: OPENAI_CALL_TIMEOUT_MS },
+          ...(cors ? { cors } : {}),
+          aliases: { "POST chat/completions": "openai.chatCompletions", "GET models": "openai.models" },
+          onBeforeCall(ctx: Context<unknown, Record<string, unknown>>, _route: unknown, req: CoreRequest, res: ServerResponse) {
+            applyHeaders(res, API_SECURITY_HEADERS);
+            ctx.meta.requestId = assignRequestId(ctx, req, res);
+          },
+          onAfterCall(this: Self, _ctx: Context, _route: unknown, req: CoreRequest, _res: ServerResponse, data: unknown) {
+            record.call(this, req, "ok");
+            return data;
+          },
+          onError(this: Self, req: CoreRequest, res: ServerResponse, err: unknown) {
+            const core = toCoreError(err);
+            if (core.status >= 500) this.logger.error(`Request ${req.method} ${req.url} failed`, err);
+            record.call(this, req, outcomeOf(core), core);
+            if (!res.headersSent) applyHeaders(res, API_SECURITY_HEADERS);
+            sendOpenAiError(res, core, req.$requestId);
           },
         },
         {
@@ -188,7 +230,7 @@ export default function createApiService(runtime: NodeRuntime): ServiceSchema<Ap
         const core = toCoreError(err);
         const requestId = req.$requestId ?? (req.headers["x-request-id"] as string | undefined) ?? req.$ctx?.requestID ?? undefined;
         if (core.status >= 500) this.logger.error(`Request ${req.method} ${req.url} failed`, err);
-        record.call(this, req, core.status === 401 || core.status === 403 ? "denied" : core.status === 422 ? "invalid" : "failed", core);
+        record.call(this, req, outcomeOf(core), core);
         const details = Object.keys(core.data).length > 0 ? core.data : undefined;
         if (!res.headersSent) {
           applyHeaders(res, API_SECURITY_HEADERS);
@@ -206,9 +248,12 @@ export default function createApiService(runtime: NodeRuntime): ServiceSchema<Ap
       },
       /** moleculer-web's authorization hook: admission (who, from where, rate limits), then the route's schemas. */
       async authorize(this: Self, ctx: Context<unknown, Record<string, unknown>>, _route: unknown, req: CoreRequest, res: ServerResponse) {
-        const route = byAction.get(req.$alias?.action ?? "");
-        if (!route) return;
-        req.$apiRoute = route;
+        const action = req.$alias?.action ?? "";
+        const apiRoute = byAction.get(action);
+        const openAiRoute = OPENAI_ROUTES[action];
+        if (!apiRoute && !openAiRoute) return;
+        req.$apiRoute = apiRoute;
+        req.$auditedAction = action;
         admission ??= new RequestAdmission(
           (credential) => authenticatorOf(runtime).authenticate(credential),
           runtime.shared ? new RateLimiter(config.rateLimits, runtime.shared) : undefined,
@@ -216,9 +261,9 @@ export default function createApiService(runtime: NodeRuntime): ServiceSchema<Ap
           this.logger,
         );
         const admitted = await admission.admit({
-          method: route.method,
-          routePath: `${API_BASE}${route.path}`,
-          anonymous: route.permission === null,
+          method: apiRoute?.method ?? openAiRoute!.method,
+          routePath: apiRoute ? `${API_BASE}${apiRoute.path}` : openAiRoute!.path,
+          anonymous: apiRoute?.permission === null,
           headers: req.headers,
           peer: req.socket.remoteAddress,
         });
@@ -228,7 +273,8 @@ export default function createApiService(runtime: NodeRuntime): ServiceSchema<Ap
         if (!admitted.admitted) throw admitted.error;
         if (admitted.principal) ctx.meta.principal = admitted.principal;
         const parts = (req.$params ?? {}) as { params?: Record<string, unknown>; query?: Record<string, unknown>; body?: unknown };
-        req.$params = validateRequest(route, { path: parts.params ?? {}, query: parts.query ?? {}, body: parts.body });
+        // The OpenAI routes' action validates its body itself (and answers in OpenAI's error shape).
+        req.$params = apiRoute ? validateRequest(apiRoute, { path: parts.params ?? {}, query: parts.query ?? {}, body: parts.body }) : (parts.body ?? {});
       },
     },
     actions: {

@@ -1,11 +1,13 @@
+import { Readable } from "node:stream";
 import type { Context } from "moleculer";
 import { defineActor, type ActorDefinition } from "../actors/actor-spec";
 import type { ExpertConfig } from "../config/file-schema";
 import type { ExpertAnswer } from "../lib/circle/expert-answer";
 import type { ExpertStatus } from "../lib/circle/expert-directory";
 import { PriceTable } from "../lib/costs/price-table";
-import { CoreError, errorClassFor } from "../lib/errors";
+import { CoreError, errorClassFor, ProviderResponseError } from "../lib/errors";
 import { ExpertCaller, type AskInput } from "../lib/experts/expert-caller";
+import { errorChunk, readExpertStream, type ExpertStreamChunk, type ExpertStreamEvent } from "../lib/experts/expert-stream";
 import { createProviderClient } from "../lib/providers/create-provider-client";
 import type { ProviderClient } from "../lib/providers/types";
 import type { NodeRuntime } from "../mixins/node-runtime";
@@ -48,9 +50,91 @@ function spent(err: unknown, extra: Record<string, unknown>): unknown {
   return cls ? new cls(err.message, { data: { ...err.data, ...extra }, retryable: false, cause: err }) : err;
 }
 
+/** A fallback's stream, told as this expert's (as `ask` answers for its fallbacks); errors stay in the stream. */
+async function* asThisExpert(stream: Readable, expertId: string): AsyncGenerator<ExpertStreamChunk> {
+  try {
+    for await (const chunk of readExpertStream(stream, expertId)) {
+      yield chunk.type === "done" ? { type: "done", answer: { ...chunk.answer, expertId } } : chunk;
+    }
+  } catch (err) {
+    yield errorChunk(err);
+  }
+}
+
 interface ExpertState {
   caller: ExpertCaller;
   metrics: CircleMetrics;
+}
+
+type Ctx = Context<Record<string, unknown>, Record<string, unknown>>;
+
+/** What an expert call was asked, as the caller's params had it (the fallback chain excluded). */
+function askInputOf(params: AskParams): AskInput {
+  return {
+    messages: params.messages,
+    ...(params.maxTokens !== undefined ? { maxTokens: params.maxTokens } : {}),
+    ...(params.temperature !== undefined ? { temperature: params.temperature } : {}),
+  };
+}
+
+/**
+ * After `expert` failed with `err`: the first of its fallbacks (not yet on
+ * this request's chain) that answers, through `call`; else `err`, spent,
+ * naming what each fallback answered.
+ */
+async function fallBack<T>(
+  expert: ExpertConfig,
+  params: AskParams,
+  err: unknown,
+  deadline: number,
+  call: (id: string, visited: string[]) => Promise<T>,
+  onAnswer: (id: string) => void,
+): Promise<T> {
+  const visited = [...(params.visited ?? []), expert.id];
+  const candidates = expert.fallback.filter((id) => !visited.includes(id));
+  const tried: Array<{ expertId: string; code: string; message: string }> = [];
+  for (const id of candidates) {
+    if (Date.now() >= deadline) break;
+    try {
+      const answer = await call(id, visited);
+      onAnswer(id);
+      return answer;
+    } catch (fallbackErr) {
+      const e = fallbackErr as { code?: string; message?: string };
+      tried.push({ expertId: id, code: e.code ?? "INTERNAL", message: e.message ?? String(fallbackErr) });
+    }
+  }
+  throw spent(err, tried.length > 0 ? { expert: expert.id, fallbacks: tried } : { expert: expert.id });
+}
+
+/**
+ * The rest of a stream whose first chunk is in hand, for `expert.<id>.stream`:
+ * a failure after it becomes the stream's last chunk (the caller already has
+ * the stream, so an error can only travel inside it); `done` and failures are
+ * counted in the metrics as `ask` counts them.
+ */
+async function* relay(
+  first: ExpertStreamEvent,
+  rest: AsyncIterator<ExpertStreamEvent>,
+  expert: ExpertConfig,
+  metrics: CircleMetrics,
+  started: number,
+): AsyncGenerator<ExpertStreamChunk> {
+  let text = "";
+  let chunk: IteratorResult<ExpertStreamEvent> = { done: false, value: first };
+  try {
+    for (; !chunk.done; chunk = await rest.next()) {
+      const c = chunk.value;
+      if (c.type === "delta") text += c.text;
+      else metrics.answered(expert.id, { ...c.answer, text });
+      yield c;
+    }
+  } catch (err) {
+    metrics.failed(expert.id, expert.provider, err instanceof CoreError ? err.code : "INTERNAL", Date.now() - started);
+    yield errorChunk(err);
+  } finally {
+    await rest.return?.();
+  }
 }
 
 function expertActor(expert: ExpertConfig, client: ProviderClient, prices: PriceTable): ActorDefinition<ExpertState> {
@@ -83,14 +167,10 @@ function expertActor(expert: ExpertConfig, client: ProviderClient, prices: Price
       },
       ask: {
         params: askParams,
-        async handler(ctx: Context<Record<string, unknown>, Record<string, unknown>>, self): Promise<ExpertAnswer> {
+        async handler(ctx: Ctx, self): Promise<ExpertAnswer> {
           const params = ctx.params as unknown as AskParams;
           const deadline = deadlineOf(ctx);
-          const input: AskInput = {
-            messages: params.messages,
-            ...(params.maxTokens !== undefined ? { maxTokens: params.maxTokens } : {}),
-            ...(params.temperature !== undefined ? { temperature: params.temperature } : {}),
-          };
+          const input = askInputOf(params);
           const started = Date.now();
           try {
             const answer = await self.state.caller.ask(input, deadline);
@@ -98,22 +178,51 @@ function expertActor(expert: ExpertConfig, client: ProviderClient, prices: Price
             return answer;
           } catch (err) {
             self.state.metrics.failed(expert.id, expert.provider, err instanceof CoreError ? err.code : "INTERNAL", Date.now() - started);
-            const visited = [...(params.visited ?? []), expert.id];
-            const candidates = expert.fallback.filter((id) => !visited.includes(id));
-            const tried: Array<{ expertId: string; code: string; message: string }> = [];
-            for (const id of candidates) {
-              if (Date.now() >= deadline) break;
-              try {
-                const answer = await ctx.call<ExpertAnswer, AskParams>(`expert.${id}.ask`, { ...input, visited });
-                self.logger.info(`${name} failed (${(err as Error).message}); ${id} answered in its place`);
-                return { ...answer, expertId: expert.id };
-              } catch (fallbackErr) {
-                const e = fallbackErr as { code?: string; message?: string };
-                tried.push({ expertId: id, code: e.code ?? "INTERNAL", message: e.message ?? String(fallbackErr) });
-              }
-            }
-            throw spent(err, tried.length > 0 ? { expert: expert.id, fallbacks: tried } : { expert: expert.id });
+            const answer = await fallBack(
+              expert,
+              params,
+              err,
+              deadline,
+              (id, visited) => ctx.call<ExpertAnswer, AskParams>(`expert.${id}.ask`, { ...input, visited }),
+              (id) => self.logger.info(`${name} failed (${(err as Error).message}); ${id} answered in its place`),
+            );
+            return { ...answer, expertId: expert.id };
           }
+        },
+      },
+      /**
+       * The answer as it is written: a Readable in object mode of
+       * ExpertStreamChunk (lib/experts/expert-stream.ts), returned once the
+       * first chunk is in, so a failure before any text (fallbacks tried, as
+       * for `ask`) is this call's error and a caller can still answer with a
+       * status. Crosses NATS as a Moleculer response stream.
+       */
+      stream: {
+        params: askParams,
+        async handler(ctx: Ctx, self): Promise<Readable> {
+          const params = ctx.params as unknown as AskParams;
+          const deadline = deadlineOf(ctx);
+          const input = askInputOf(params);
+          const started = Date.now();
+          const source = self.state.caller.stream(input, deadline);
+          let first: ExpertStreamEvent;
+          try {
+            const opened = await source.next();
+            if (opened.done) throw new ProviderResponseError(`${expert.provider} ended the stream without an answer`, { data: { expert: expert.id } });
+            first = opened.value;
+          } catch (err) {
+            self.state.metrics.failed(expert.id, expert.provider, err instanceof CoreError ? err.code : "INTERNAL", Date.now() - started);
+            const other = await fallBack(
+              expert,
+              params,
+              err,
+              deadline,
+              (id, visited) => ctx.call<Readable, AskParams>(`expert.${id}.stream`, { ...input, visited }),
+              (id) => self.logger.info(`${name} failed (${(err as Error).message}); ${id} answers in its place`),
+            );
+            return Readable.from(asThisExpert(other, expert.id));
+          }
+          return Readable.from(relay(first, source, expert, self.state.metrics, started));
         },
       },
     },

@@ -8,6 +8,7 @@ import createExpertActors from "./experts.service";
 import createApiService from "./api.service";
 import createAuditService from "./audit.service";
 import createAuthService from "./auth.service";
+import createOpenAiService from "./openai.service";
 import createSupervisorService from "./supervisor.service";
 
 /** The product's services by name, as `core start --services` accepts them. */
@@ -15,6 +16,7 @@ export const PRODUCT_SERVICES: Readonly<Record<string, ServiceFactory>> = {
   api: createApiService,
   auth: createAuthService,
   audit: createAuditService,
+  openai: createOpenAiService,
   supervisor: createSupervisorService,
 };
 
@@ -28,4 +30,4 @@ export const PRODUCT_ACTORS: Readonly<Record<string, ActorFactory>> = {
 };
 
 /** What `core start` runs when --services is not given. */
-export const DEFAULT_SERVICES: readonly string[] = ["api", "auth", "audit", "supervisor", "aggregator", "experts", "circle", "costs", "budgets"];
+export const DEFAULT_SERVICES: readonly string[] = ["api", "auth", "audit", "openai", "supervisor", "aggregator", "experts", "circle", "costs", "budgets"];

@@ -1,8 +1,9 @@
 import type { ExpertConfig } from "../../config/file-schema";
 import type { ExpertAnswer } from "../circle/expert-answer";
 import type { PriceTable } from "../costs/price-table";
-import { completeWithRetry, type ProviderRetryOptions } from "../providers/retry";
-import type { ChatMessage, ProviderClient } from "../providers/types";
+import { completeWithRetry, streamWithRetry, type ProviderRetryOptions } from "../providers/retry";
+import type { ChatMessage, CompletionChunk, CompletionEnd, CompletionRequest, ProviderClient } from "../providers/types";
+import type { ExpertStreamEvent, StreamedAnswer } from "./expert-stream";
 import { ProviderBreaker, type BreakerState, type ProviderBreakerOptions } from "./provider-breaker";
 
 /** What an expert is asked: the conversation and the knobs that change an answer. */
@@ -27,6 +28,23 @@ export interface ExpertCallerOptions {
 export const DEFAULT_EXPERT_MAX_TOKENS = 1_024;
 
 /**
+ * A stream whose opening (up to its first chunk) runs through the breaker:
+ * an endpoint that is down fails there, and an open breaker refuses before
+ * any request is sent. What fails later, mid-answer, is the caller's to see.
+ */
+async function* guardedStream(breaker: ProviderBreaker, stream: AsyncIterable<CompletionChunk>): AsyncGenerator<CompletionChunk> {
+  const iterator = stream[Symbol.asyncIterator]();
+  try {
+    const first = await breaker.run(() => iterator.next());
+    if (first.done) return;
+    yield first.value;
+    for (let next = await iterator.next(); !next.done; next = await iterator.next()) yield next.value;
+  } finally {
+    await iterator.return?.();
+  }
+}
+
+/**
  * One expert's calls to its provider: every attempt goes through the
  * endpoint's circuit breaker, retryable failures are retried (Retry-After
  * honoured) within the deadline, and the answer carries usage and cost.
@@ -46,45 +64,75 @@ export class ExpertCaller {
       protocol: client.protocol,
       baseUrl: client.baseUrl,
       complete: (request, callOptions) => breaker.run(() => client.complete(request, callOptions)),
-      stream: (request, callOptions) => client.stream(request, callOptions),
+      stream: (request, callOptions) => guardedStream(breaker, client.stream(request, callOptions)),
+    };
+  }
+
+  private request(input: AskInput): CompletionRequest {
+    const { expert } = this.options;
+    const temperature = input.temperature ?? expert.temperature;
+    return {
+      model: expert.model,
+      messages: input.messages,
+      maxTokens: input.maxTokens ?? expert.maxTokens ?? DEFAULT_EXPERT_MAX_TOKENS,
+      ...(temperature !== undefined ? { temperature } : {}),
+    };
+  }
+
+  /** Retries are counted into `attempts` (read when the answer is made). */
+  private retryCounting(counter: { attempts: number }): ProviderRetryOptions {
+    return {
+      ...this.options.retry,
+      onRetry: (event) => {
+        counter.attempts = event.attempt + 1;
+        this.options.retry?.onRetry?.(event);
+      },
+    };
+  }
+
+  /** The answer's facts but its text: usage priced at the expert's price. */
+  private answerOf(end: CompletionEnd, started: number, attempts: number): StreamedAnswer {
+    const { expert, prices } = this.options;
+    const cost = prices.costOf(prices.priceOf(expert), end.usage);
+    return {
+      expertId: expert.id,
+      answeredBy: expert.id,
+      provider: expert.provider,
+      model: end.model || expert.model,
+      usage: { inputTokens: end.usage.inputTokens, outputTokens: end.usage.outputTokens },
+      costUsd: cost.usd,
+      priced: cost.priced,
+      attempts,
+      latencyMs: this.now() - started,
+      finishReason: end.finishReason,
     };
   }
 
   /** The expert's answer, or the typed error of its last attempt. */
   async ask(input: AskInput, deadline: number, signal?: AbortSignal): Promise<ExpertAnswer> {
-    const { expert, prices } = this.options;
     const started = this.now();
-    let attempts = 1;
-    const completion = await completeWithRetry(
-      this.guarded,
-      {
-        model: expert.model,
-        messages: input.messages,
-        maxTokens: input.maxTokens ?? expert.maxTokens ?? DEFAULT_EXPERT_MAX_TOKENS,
-        ...(input.temperature ?? expert.temperature) !== undefined ? { temperature: input.temperature ?? expert.temperature } : {},
-      },
-      { deadline, ...(signal ? { signal } : {}) },
-      {
-        ...this.options.retry,
-        onRetry: (event) => {
-          attempts = event.attempt + 1;
-          this.options.retry?.onRetry?.(event);
-        },
-      },
-    );
-    const cost = prices.costOf(prices.priceOf(expert), completion.usage);
-    return {
-      expertId: expert.id,
-      answeredBy: expert.id,
-      provider: expert.provider,
-      model: completion.model || expert.model,
-      text: completion.text,
-      usage: { inputTokens: completion.usage.inputTokens, outputTokens: completion.usage.outputTokens },
-      costUsd: cost.usd,
-      priced: cost.priced,
-      attempts,
-      latencyMs: this.now() - started,
-      finishReason: completion.finishReason,
-    };
+    const counter = { attempts: 1 };
+    const { text, ...end } = await completeWithRetry(this.guarded, this.request(input), { deadline, ...(signal ? { signal } : {}) }, this.retryCounting(counter));
+    const answer = this.answerOf(end, started, counter.attempts);
+    return { ...answer, text };
+  }
+
+  /**
+   * The expert's answer as it is written: text deltas, then one `done` with
+   * usage and cost. Failures before the first chunk are retried like `ask`'s
+   * (and count against the breaker); once text has come, a failure is thrown
+   * to the reader as it is: a second answer would not continue the first.
+   */
+  async *stream(input: AskInput, deadline: number, signal?: AbortSignal): AsyncGenerator<ExpertStreamEvent> {
+    const started = this.now();
+    const counter = { attempts: 1 };
+    for await (const chunk of streamWithRetry(this.guarded, this.request(input), { deadline, ...(signal ? { signal } : {}) }, this.retryCounting(counter))) {
+      if (chunk.type === "delta") {
+        yield chunk;
+      } else {
+        const { type: _type, ...end } = chunk;
+        yield { type: "done", answer: this.answerOf(end, started, counter.attempts) };
+      }
+    }
   }
 }

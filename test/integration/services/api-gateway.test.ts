@@ -1,4 +1,5 @@
 import jwt from "jsonwebtoken";
+import OpenAI from "openai";
 import { Client } from "pg";
 import { startNode, type CoreNode } from "../../../node";
 import { circleNodeEnv, writeCoreConfig } from "../../helpers/circle-node";
@@ -100,7 +101,7 @@ beforeAll(async () => {
     });
   const [portA, portB] = [await freePort(), await freePort()];
   nodeA = await startNode({ env: env("gw-a", portA), services: ["api", "auth", "audit", "supervisor", "aggregator", "experts", "circle", "costs", "budgets"] });
-  nodeB = await startNode({ env: env("gw-b", portB), services: ["api", "auth"] });
+  nodeB = await startNode({ env: env("gw-b", portB), services: ["api", "auth", "openai"] });
   apiA = `http://127.0.0.1:${portA}`;
   apiB = `http://127.0.0.1:${portB}`;
   // In-cluster calls carry no principal: this is how `core users create` reaches a node.
@@ -218,6 +219,32 @@ describe("authorization", () => {
     const res = await request(apiB, "POST", "/api/v1/actors/circle/restart", { token: viewer, body: {} });
     expect(res.status).toBe(403);
     expect(res.json.error?.message).toMatch(/lacks permission actors:restart for supervisor.restart/);
+  });
+});
+
+describe("the OpenAI-compatible endpoint", () => {
+  it("gives the official openai client a consensus from core/circle and a streamed answer from core/<expert>", async () => {
+    const { accessToken } = await login(OPERATOR, apiB);
+    const client = new OpenAI({ baseURL: `${apiB}/v1`, apiKey: accessToken, maxRetries: 0 });
+    const models = await client.models.list();
+    expect(models.data.map((m) => m.id)).toEqual(["core/circle", "core/one", "core/two"]);
+    const completion = await client.chat.completions.create({ model: "core/circle", messages: [{ role: "user", content: "Which city is the capital of France?" }] });
+    expect(completion.choices[0]!.message.content).toContain("Paris");
+    expect(completion.usage!.total_tokens).toBeGreaterThan(0);
+    const stream = await client.chat.completions.create({ model: "core/one", messages: [{ role: "user", content: "Capital of France?" }], stream: true });
+    let text = "";
+    let chunks = 0;
+    for await (const chunk of stream) {
+      text += chunk.choices[0]?.delta?.content ?? "";
+      chunks++;
+    }
+    expect(chunks).toBeGreaterThan(2);
+    expect(text).toBe("Paris is the capital. Final answer: Paris");
+    // A viewer may list the models but not ask them, in OpenAI's error shape.
+    const viewer = new OpenAI({ baseURL: `${apiB}/v1`, apiKey: (await login(VIEWER, apiB)).accessToken, maxRetries: 0 });
+    await expect(viewer.chat.completions.create({ model: "core/circle", messages: [{ role: "user", content: "Hi" }] })).rejects.toMatchObject({ status: 403, code: "FORBIDDEN" });
+    await expect(new OpenAI({ baseURL: `${apiB}/v1`, apiKey: "not-a-token", maxRetries: 0 }).models.list()).rejects.toMatchObject({ status: 401 });
+    await waitFor(async () => (await auditRows("openai.chatCompletions")).length >= 3 || undefined, 5_000, "openai audit rows");
   });
 });
 

@@ -26,7 +26,7 @@ const BUDGET_QUESTION = "How many moons does Mars have? End with 'Final answer: 
 const MAX_TOKENS = 100;
 /** What one budget-test consult reserves: its worst case. */
 const WORST = worstCaseUsd(experts, { messages: [{ role: "user", content: BUDGET_QUESTION }], maxTokens: MAX_TOKENS }, new PriceTable({}));
-const TENANT = { id: "tenant-1", roles: [] };
+const TENANT = { id: "tenant-1", roles: ["operator"] };
 
 let stub: ProviderStub;
 let nodes: CoreNode[] = [];
@@ -81,7 +81,7 @@ describe("a cluster of two nodes", () => {
   it("20 identical concurrent consults across two nodes: each provider sees one request", async () => {
     stub.always({ latencyMs: 300, text: "Light from the Sun takes about 8 minutes 20 seconds to reach Earth. Final answer: 500" });
     const question = `How long does sunlight take to reach Earth, in seconds? (${Date.now()})`;
-    const results = await Promise.all(Array.from({ length: 20 }, (_, i) => consultOn(nodes[i % 2]!, { question }, { id: `user-${i}`, roles: [] })));
+    const results = await Promise.all(Array.from({ length: 20 }, (_, i) => consultOn(nodes[i % 2]!, { question }, { id: `user-${i}`, roles: ["operator"] })));
     expect(stub.requestsFor({ protocol: "anthropic" })).toHaveLength(1);
     expect(stub.requestsFor({ protocol: "openai" })).toHaveLength(1);
     const asked = results.filter((r) => !r.cached);
@@ -98,7 +98,7 @@ describe("a cluster of two nodes", () => {
   it("costs.summary equals the price table times the usage the providers reported, to a fraction of a cent", async () => {
     stub.always({ text: "The boiling point of water at sea level is 100 degrees Celsius. Final answer: 100" });
     const mine: Consultation[] = [];
-    for (let i = 0; i < 3; i++) mine.push(await consultOn(nodes[i % 2]!, { question: `Boiling point of water, try ${i}?`, cache: false }, { id: "costs-user", roles: [] }));
+    for (let i = 0; i < 3; i++) mine.push(await consultOn(nodes[i % 2]!, { question: `Boiling point of water, try ${i}?`, cache: false }, { id: "costs-user", roles: ["operator"] }));
     const expected: Record<string, number> = {};
     for (const c of mine) {
       for (const o of c.outcomes) {
