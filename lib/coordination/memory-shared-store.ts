@@ -106,6 +106,8 @@ export class MemorySharedStore implements SharedStore {
     });
   }
 
+  async ping(): Promise<void> {}
+
   async close(): Promise<void> {
     this.values.clear();
     this.counters.clear();

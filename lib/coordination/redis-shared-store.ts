@@ -145,6 +145,10 @@ export class RedisSharedStore implements SharedStore {
     }
   }
 
+  async ping(): Promise<void> {
+    await this.run("answer a ping", () => this.redis.ping());
+  }
+
   get(key: string): Promise<string | undefined> {
     return this.run("read a value", async () => (await this.redis.get(this.key(key))) ?? undefined);
   }

@@ -33,6 +33,8 @@ export interface SharedStore {
    * InternalError for invalid bucket numbers or one key taken twice in a call.
    */
   takeTokens(takes: readonly TokenTakeRequest[]): Promise<TokenTake[]>;
+  /** Resolves when the store answers (readiness checks). */
+  ping(): Promise<void>;
   close(): Promise<void>;
 }
 

@@ -75,11 +75,16 @@ export function sharedStoreContract(name: string, make: () => Promise<SharedStor
 
       it("refills over time: a refused take passes once its retryAfter has passed, and not long before", async () => {
         for (let i = 0; i < 5; i++) await store.takeTokens([{ key: "r", bucket }]);
+        const asked = Date.now();
         const [first] = await store.takeTokens([{ key: "r", bucket }]);
-        await sleep(first!.retryAfterMs - 150);
+        await sleep(first!.retryAfterMs / 2);
         const [early] = await store.takeTokens([{ key: "r", bucket }]);
-        expect(early!.allowed).toBe(false);
-        expect(early!.retryAfterMs).toBeLessThanOrEqual(150);
+        const waited = Date.now() - asked;
+        // Refused while the wait is not over; a loaded machine may oversleep past it, and then there is nothing early to see.
+        if (waited < first!.retryAfterMs - 20) {
+          expect(early!.allowed).toBe(false);
+          expect(early!.retryAfterMs).toBeLessThanOrEqual(first!.retryAfterMs - waited + 20);
+        }
         await sleep(early!.retryAfterMs + 5);
         const [late] = await store.takeTokens([{ key: "r", bucket }]);
         expect(late).toMatchObject({ allowed: true, remaining: 0, retryAfterMs: 0 });

@@ -300,6 +300,22 @@ describe("the error contract and the documents", () => {
     for (const res of [invalid, large, broken, missing]) expect(res.text).not.toMatch(/\n\s+at /);
   });
 
+  it("reports readiness of NATS, PostgreSQL, Redis and the supervision tree", async () => {
+    const ready = await request(apiA, "GET", "/health/ready");
+    expect(ready.status).toBe(200);
+    expect(ready.json).toMatchObject({
+      status: "ready",
+      checks: {
+        transporter: { ok: true, detail: "connected" },
+        store: { ok: true },
+        shared: { ok: true, critical: false },
+        supervisor: { ok: true, critical: true, detail: expect.stringMatching(/^\d+\/\d+ actors running/) },
+      },
+    });
+    // Node B runs no actors, so no supervisor: nothing to check there.
+    expect(((await request(apiB, "GET", "/health/ready")).json.checks as Record<string, unknown>).supervisor).toBeUndefined();
+  });
+
   it("serves the OpenAPI document and a reference page that loads it", async () => {
     const doc = await request(apiA, "GET", "/api/openapi.json");
     expect(doc.status).toBe(200);

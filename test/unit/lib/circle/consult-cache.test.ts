@@ -65,6 +65,7 @@ describe("ConsultCache", () => {
       add: () => Promise.reject(new UnavailableError("redis down")),
       read: () => Promise.reject(new UnavailableError("redis down")),
       takeTokens: () => Promise.reject(new UnavailableError("redis down")),
+      ping: () => Promise.reject(new UnavailableError("redis down")),
       close: async () => undefined,
     };
     const warnings: string[] = [];
