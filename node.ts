@@ -15,6 +15,8 @@ import { MemorySharedStore } from "./lib/coordination/memory-shared-store";
 import { RedisSharedStore } from "./lib/coordination/redis-shared-store";
 import type { SharedStore } from "./lib/coordination/shared-store";
 import { DEFAULT_SERVICES, PRODUCT_ACTORS, PRODUCT_SERVICES } from "./services";
+import type { ControlServer } from "./lib/control";
+import { openControlSocket } from "./mixins/control-socket";
 
 export interface StartNodeOptions {
   /** A ready configuration; otherwise it is loaded from `env`. */
@@ -135,11 +137,14 @@ export async function startNode(options: StartNodeOptions = {}): Promise<CoreNod
 
   let store: Store | undefined;
   let shared: SharedStore | undefined;
+  let control: ControlServer | undefined;
   const brokerOptions = createBrokerOptions(config);
   // The store closes with the broker, however the broker is stopped (signal, REPL `quit`, node.stop()).
   brokerOptions.middlewares = [
     ...(brokerOptions.middlewares ?? []),
     { name: "StoreLifecycle", stopped: async () => Promise.all([store?.close(), shared?.close()]).then(() => undefined) },
+    // First to stop (hooks run in reverse): admin commands in flight finish before the drain.
+    { name: "ControlSocket", stopping: async () => control?.close() },
   ];
   const broker = new ServiceBroker(brokerOptions);
   const logger: Logger = broker.getLogger("core");
@@ -210,6 +215,9 @@ export async function startNode(options: StartNodeOptions = {}): Promise<CoreNod
     }
     await broker.start();
     await metrics.listening;
+    // This process holds the embedded data directory: admin commands come through it (DESIGN.md §10).
+    const offersAdmin = specs.some((s) => s.kind === "product" && (s.name === "auth" || s.name === "audit"));
+    if (offersAdmin && store?.kind === "pglite" && config.database.kind === "pglite") control = await openControlSocket(broker, config.database.dataDir, logger);
   } catch (err) {
     if (aborter.signal.aborted) throw err;
     await node.stop().catch(() => undefined);

@@ -1,10 +1,12 @@
 #!/usr/bin/env node
+import { randomBytes } from "node:crypto";
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import { loadConfig, type CoreConfig } from "../config";
 import { ConfigError, describeError } from "../lib/errors";
 import { packageInfo } from "../lib/package-info";
 import { MIGRATIONS, migrate, openStore } from "../lib/store";
 import { friendlyStartError, startNode } from "../node";
+import { durationArgument, runAuditVerify, runKeysCreate, runKeysList, runKeysRevoke, runUsersCreate, type KeysCreateOptions } from "./admin-commands";
 import { runConsultCommand } from "./consult-command";
 import { REPL_COMMANDS } from "./repl-commands";
 import type { BrokerOptions } from "moleculer";
@@ -128,6 +130,54 @@ program
       fail(err);
     }
   });
+
+/** The admin commands: quiet (stdout is the answer), no metrics listener, a node id of their own (never a running node's). */
+function adminConfig(): CoreConfig {
+  return configFrom({
+    CORE_NODE_ID: `admin-${process.pid}-${randomBytes(3).toString("hex")}`,
+    CORE_LOG_LEVEL: process.env.CORE_LOG_LEVEL ?? "error",
+    CORE_METRICS: "false",
+  });
+}
+
+const roleHelp = "a configured role (by default viewer, operator or admin)";
+
+program
+  .command("users")
+  .description("users, who log in with a password: create (through the cluster, the running embedded node, or in process)")
+  .command("create")
+  .description("create a user; the password is asked twice at a terminal, or read as the first line of stdin (never an argument)")
+  .requiredOption("--email <email>", "the address the user logs in with")
+  .requiredOption("--role <role>", roleHelp)
+  .action(async (opts: { email: string; role: string }) => process.exit(await runUsersCreate(adminConfig(), opts)));
+
+const keys = program.command("keys").description("API keys for programs (sent as X-Api-Key): create (shown once), list, revoke");
+keys
+  .command("create")
+  .description("create an API key and print it once")
+  .requiredOption("--name <name>", "who or what uses the key")
+  .requiredOption("--role <role>", roleHelp)
+  .option("--scopes <list>", "comma-separated permissions the key is narrowed to within its role, e.g. consult:run,experts:read", splitList)
+  .option("--expires <duration>", "lifetime such as 30m, 12h, 90d or 1w (default: never)", durationArgument)
+  .option("--json", "print the key and its record as JSON")
+  .action(async (opts: KeysCreateOptions) => process.exit(await runKeysCreate(adminConfig(), opts)));
+keys
+  .command("list")
+  .description("list the API keys (never the keys themselves), revoked ones too")
+  .option("--json", "print the list as JSON")
+  .action(async (opts: { json?: boolean }) => process.exit(await runKeysList(adminConfig(), opts)));
+keys
+  .command("revoke")
+  .description("revoke an API key: refused from then on, on every node")
+  .argument("<id>", "the key's id (core keys list shows it)")
+  .action(async (id: string) => process.exit(await runKeysRevoke(adminConfig(), id)));
+
+program
+  .command("audit")
+  .description("the hash-chained audit log: verify")
+  .command("verify")
+  .description("check every link of the audit log's hash chain; exit 1 naming the first broken row")
+  .action(async () => process.exit(await runAuditVerify(adminConfig())));
 
 async function main(argv: string[]): Promise<void> {
   try {

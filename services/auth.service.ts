@@ -14,6 +14,11 @@ type Ctx = Context<Record<string, unknown>, Record<string, unknown>>;
 
 const tokensOf = (signedIn: SignedIn): TokenPair => signedIn.tokens;
 
+/** Who creates something: the signed-in principal, else where the in-cluster call came from (`cli`). */
+function creatorOf(meta: Record<string, unknown>): string {
+  return meta.principal ? principalOf(meta).id : (auditContextOf(meta).source ?? "system");
+}
+
 /**
  * Identities: logins (access + rotating refresh tokens), API keys and users.
  * Thin glue over lib/security's Authenticator; every change and every login
@@ -94,7 +99,7 @@ export default function createAuthService(runtime: NodeRuntime): ServiceSchema {
             ctx,
             "keys.create",
             (key) => key?.id ?? null,
-            () => auth().createApiKey({ name: p.name, role: p.role, createdBy: principalOf(ctx.meta).id, ...(p.scopes ? { scopes: p.scopes } : {}), ...(expiresAt ? { expiresAt } : {}) }),
+            () => auth().createApiKey({ name: p.name, role: p.role, createdBy: creatorOf(ctx.meta), ...(p.scopes ? { scopes: p.scopes } : {}), ...(expiresAt ? { expiresAt } : {}) }),
           );
         },
       }),
