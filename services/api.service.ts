@@ -2,12 +2,12 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Context, ServiceBroker, ServiceSchema } from "moleculer";
 import ApiGateway, { type ApiSettingsSchema } from "moleculer-web";
 import { AuditLog, type AuditOutcome } from "../lib/audit";
+import { EdgeAuditor, outcomeOf } from "../mixins/edge-auditor";
+import { nodeReadiness } from "../mixins/node-readiness";
 import type { CoreError } from "../lib/errors";
-import { readinessStatus, type HealthCheck } from "../lib/health/readiness";
+import { readinessStatus } from "../lib/health/readiness";
 import { DOCS_PAGE, docsAsset } from "../lib/http/api-docs";
 import type { ApiRoute } from "../lib/http/api-route";
-import { actorsOf } from "../actors/actor-tree";
-import type { SupervisorSnapshot } from "../actors/supervisor";
 import { API_ROUTES } from "../lib/http/api-routes";
 import { TrustedProxies } from "../lib/http/client-address";
 import { buildOpenApiDocument, type OpenApiDocument } from "../lib/http/openapi";
@@ -50,45 +50,6 @@ const OPENAI_ROUTES: Record<string, { method: string; path: string }> = {
 /** A consult or a streamed answer may take minutes; the default call deadline (30 s) would cut it. */
 const OPENAI_CALL_TIMEOUT_MS = 120_000;
 
-async function check(what: () => Promise<string>, critical: boolean): Promise<HealthCheck> {
-  try {
-    return { ok: true, critical, detail: await what() };
-  } catch (err) {
-    return { ok: false, critical, detail: (err as Error).message };
-  }
-}
-
-async function readiness(broker: ServiceBroker, runtime: NodeRuntime): Promise<Record<string, HealthCheck>> {
-  const checks: Record<string, HealthCheck> = {};
-  const transit = broker.transit;
-  checks.transporter = transit
-    ? { ok: transit.connected === true, critical: true, detail: transit.connected ? "connected" : "disconnected" }
-    : { ok: true, critical: true, detail: "embedded (no transporter)" };
-  const { store, shared } = runtime;
-  if (store) checks.store = await check(() => store.ping().then(() => store.describe()), true);
-  // Redis holds rate limits, budgets and single flight: down, they fail open or fall back to this node, so a node degrades rather than leaves rotation.
-  if (shared && runtime.config.redis) checks.shared = await check(() => shared.ping().then(() => "connected"), false);
-  const cacher = broker.cacher as { connected?: boolean } | undefined;
-  if (cacher && cacher.connected !== undefined) {
-    // Calls still succeed uncached while Redis is down: a cache outage degrades a node, it does not take it out of rotation.
-    checks.cache = { ok: cacher.connected === true, critical: false, detail: cacher.connected ? "connected" : "disconnected (calls are served uncached)" };
-  }
-  if (broker.getLocalService("supervisor")) {
-    checks.supervisor = await check(async () => {
-      const tree = await broker.call<SupervisorSnapshot | null, Record<string, never>>("supervisor.localTree", {}, { nodeID: broker.nodeID, timeout: 2_000 });
-      if (!tree) throw new Error("the supervision tree is not running");
-      const actors = actorsOf(broker.nodeID, tree, () => undefined);
-      const down = actors.filter((a) => a.state !== "running");
-      return `${actors.length - down.length}/${actors.length} actors running${down.length ? ` (${down.map((a) => `${a.name}: ${a.state}`).join(", ")})` : ""}`;
-    }, true);
-  }
-  return checks;
-}
-
-function outcomeOf(err: CoreError): AuditOutcome {
-  return err.status === 401 || err.status === 403 ? "denied" : err.status === 422 ? "invalid" : "failed";
-}
-
 /** The request id a client sent (when well-formed), else the call's own. */
 function assignRequestId(ctx: Context, req: CoreRequest, res: ServerResponse): string {
   const incoming = req.headers["x-request-id"];
@@ -108,7 +69,6 @@ function assignRequestId(ctx: Context, req: CoreRequest, res: ServerResponse): s
 export default function createApiService(runtime: NodeRuntime): ServiceSchema<ApiSettingsSchema> {
   const { config } = runtime;
   const byAction = new Map(API_ROUTES.map((route) => [route.action, route]));
-  const audit = runtime.store ? new AuditLog(runtime.store) : undefined;
   const cors = corsOptions(config.http.corsOrigins);
   let openApi: string | undefined;
   let admission: RequestAdmission | undefined;
@@ -129,23 +89,23 @@ export default function createApiService(runtime: NodeRuntime): ServiceSchema<Ap
       ],
     });
 
+  const auditor = runtime.store ? new EdgeAuditor(new AuditLog(runtime.store), AUDITED) : undefined;
   function record(this: Self, req: CoreRequest, outcome: AuditOutcome, error?: CoreError): void {
     const action = req.$auditedAction;
-    if (!audit || !action || !AUDITED.has(action)) return;
-    const principal = req.$ctx?.meta.principal as { id?: string } | undefined;
+    if (!auditor || !action) return;
     const params = (req.$params ?? {}) as Record<string, unknown>;
-    // Not awaited: the answer does not wait for the audit row; a failure to write it is logged.
-    audit
-      .append({
-        principal: principal?.id ?? "anonymous",
+    auditor.record(
+      {
         action,
+        principal: (req.$ctx?.meta.principal as { id?: string } | undefined)?.id,
         target: typeof params.actor === "string" ? params.actor : null,
-        source: req.$clientAddress ?? null,
+        source: req.$clientAddress,
+        requestId: req.$requestId,
         outcome,
-        requestId: req.$requestId ?? null,
-        details: error ? { error: error.code } : {},
-      })
-      .catch((err: unknown) => this.logger.error(`Audit row for ${action} not written: ${(err as Error).message}`));
+        error,
+      },
+      this.logger,
+    );
   }
 
   return {
@@ -300,7 +260,7 @@ export default function createApiService(runtime: NodeRuntime): ServiceSchema<Ap
       },
       ready: {
         async handler(this: { broker: ServiceBroker }, ctx: Context<unknown, { $statusCode?: number }>) {
-          const checks = await readiness(this.broker, runtime);
+          const checks = await nodeReadiness(this.broker, runtime);
           const status = readinessStatus(checks);
           if (status === "not ready") ctx.meta.$statusCode = 503;
           return { status, nodeID: this.broker.nodeID, checks };

@@ -5,6 +5,7 @@ import { PUBLIC } from "../lib/security/permission";
 import type { SignedIn, TokenPair } from "../lib/security/authenticator";
 import { requires } from "../mixins/action-permission";
 import { auditContextOf } from "../mixins/audit-source";
+import { outcomeOf } from "../mixins/edge-auditor";
 import { authenticatorOf } from "../mixins/node-authenticator";
 import type { NodeRuntime } from "../mixins/node-runtime";
 import { principalOf } from "../mixins/principal";
@@ -38,9 +39,9 @@ export default function createAuthService(runtime: NodeRuntime): ServiceSchema {
       result = await work();
       return result;
     } catch (err) {
-      const { status, code } = toCoreError(err);
-      outcome = status === 401 || status === 403 ? "denied" : status === 422 ? "invalid" : "failed";
-      details = { error: code };
+      const core = toCoreError(err);
+      outcome = outcomeOf(core);
+      details = { error: core.code };
       throw err;
     } finally {
       await audit?.append({
