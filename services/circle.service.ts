@@ -3,6 +3,8 @@ import { defineActor, type ActorDefinition } from "../actors/actor-spec";
 import { parseConsultRequest } from "../lib/circle/consult-request";
 import { ConsultRunner } from "../lib/circle/consult-runner";
 import type { Consultation } from "../lib/circle/consultation";
+import { WriteBehindConsultations, type Consultations } from "../lib/circle/write-behind-consultations";
+import type { Logger } from "../lib/logger";
 import { ConsultationStore, InvalidCursorError } from "../lib/circle/consultation-store";
 import type { ExpertAnswer } from "../lib/circle/expert-answer";
 import { listExperts, type ExpertListing, type ExpertStatus } from "../lib/circle/expert-directory";
@@ -45,7 +47,7 @@ const EXPERT_STATUS_TIMEOUT_MS = 2_000;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 interface CircleState {
-  store: ConsultationStore;
+  store: Consultations;
   metrics?: CircleMetrics;
   cache?: ConsultCache;
   budgets?: BudgetLedger;
@@ -59,19 +61,29 @@ interface CircleState {
 export default function createCircleActor(runtime: Pick<NodeRuntime, "config" | "store" | "shared">): ActorDefinition[] {
   const { config, store, shared } = runtime;
   if (!store || !shared) throw new Error("the circle needs the store and the shared state");
-  const consultations = new ConsultationStore(store);
+  const rows = new ConsultationStore(store);
+  let logger: Logger | undefined;
+  // Embedded, the answer does not wait for its row (see WriteBehindConsultations for why that loses nothing).
+  const writeBehind =
+    store.kind === "pglite"
+      ? new WriteBehindConsultations(rows, (id, err) => logger?.error(`Consultation ${id} was answered but could not be stored: ${(err as Error).message}`))
+      : undefined;
+  const consultations: Consultations = writeBehind ?? rows;
   const prices = new PriceTable(config.prices);
   const circle = defineActor<CircleState>({
     name: "circle",
     kind: "circle",
     state: () => ({ store: consultations }),
     started(self) {
+      logger = self.logger;
       self.state.metrics = CircleMetrics.for(self.broker);
       if (config.consultCacheTtlSec > 0) self.state.cache = new ConsultCache({ shared, ttlMs: config.consultCacheTtlSec * 1000, logger: self.logger });
       if (config.budgets.length > 0) {
         self.state.budgets = new BudgetLedger({ rules: config.budgets, shared, spentSince: (principal, since) => consultations.spentSince(principal, since) });
       }
     },
+    // A stopping circle finishes the writes it answered ahead of.
+    stopped: () => writeBehind?.flush(),
 
     actions: {
       consult: {
