@@ -5,6 +5,7 @@ import createBudgetsActor from "./budgets.service";
 import createCircleActor from "./circle.service";
 import createCostsActor from "./costs.service";
 import createExpertActors from "./experts.service";
+import createMcpActors from "./mcp.service";
 import createApiService from "./api.service";
 import createAuditService from "./audit.service";
 import createAuthService from "./auth.service";
@@ -27,7 +28,8 @@ export const PRODUCT_ACTORS: Readonly<Record<string, ActorFactory>> = {
   circle: createCircleActor,
   costs: createCostsActor,
   budgets: createBudgetsActor,
+  mcp: createMcpActors,
 };
 
 /** What `core start` runs when --services is not given. */
-export const DEFAULT_SERVICES: readonly string[] = ["api", "auth", "audit", "openai", "supervisor", "aggregator", "experts", "circle", "costs", "budgets"];
+export const DEFAULT_SERVICES: readonly string[] = ["api", "auth", "audit", "openai", "supervisor", "aggregator", "experts", "circle", "costs", "budgets", "mcp"];

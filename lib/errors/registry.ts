@@ -2,6 +2,7 @@ import { CoreError, ForeignCoreError, type CoreErrorOptions, type ErrorData, typ
 import * as authErrors from "./auth-errors";
 import * as circleErrors from "./circle-errors";
 import * as errors from "./errors";
+import * as mcpErrors from "./mcp-errors";
 
 /** Every CORE error class takes `(message, options)`, which is what lets one be rebuilt from its code. */
 type CoreErrorClass = (new (message: string, options?: CoreErrorOptions) => CoreError) & {
@@ -21,7 +22,7 @@ export function registerErrorClass(cls: CoreErrorClass): void {
 }
 
 registerErrorClass(CoreError);
-for (const value of [...Object.values(errors), ...Object.values(circleErrors), ...Object.values(authErrors)]) {
+for (const value of [...Object.values(errors), ...Object.values(circleErrors), ...Object.values(authErrors), ...Object.values(mcpErrors)]) {
   if (typeof value === "function" && value.prototype instanceof CoreError) {
     // InternalError shares INTERNAL with the base class: the base stays the one rebuilt.
     if (byCode.has((value as CoreErrorClass).code)) continue;
