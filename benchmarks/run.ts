@@ -2,6 +2,7 @@ import { runActorCallBenchmark } from "./actor-call";
 import { runActorCpuBenchmark } from "./actor-cpu";
 import { runConsensusBenchmark } from "./consensus";
 import { runConsultBenchmark } from "./consult";
+import { runGatewayBenchmark } from "./gateway";
 import { runSerializerBenchmark } from "./serializers";
 
 /** `npm run bench`: every benchmark, each writing benchmarks/results/<name>.json and .md. */
@@ -11,6 +12,7 @@ const BENCHMARKS: Record<string, () => Promise<void>> = {
   "actor-cpu": runActorCpuBenchmark,
   consensus: runConsensusBenchmark,
   consult: runConsultBenchmark,
+  gateway: runGatewayBenchmark,
 };
 
 async function main(): Promise<void> {
