@@ -1,11 +1,14 @@
 import { createSecretKey, randomUUID, type KeyObject } from "node:crypto";
 import jwt from "jsonwebtoken";
+import { LRUCache } from "lru-cache";
 import { AccessTokenExpiredError, InvalidAccessTokenError } from "../errors";
 
 export const DEFAULT_ISSUER = "core";
 export const DEFAULT_AUDIENCE = "core-api";
 export const DEFAULT_ACCESS_TTL_SEC = 15 * 60;
 export const DEFAULT_CLOCK_TOLERANCE_SEC = 5;
+/** How many verified access tokens a node remembers (a few MB at most). */
+const VERIFIED_TOKENS_KEPT = 10_000;
 /** HS256 wants a key at least as long as its output (RFC 7518 §3.2). */
 export const MIN_JWT_SECRET_BYTES = 32;
 /** A JWT longer than this is not one of ours: refused before any parsing. */
@@ -70,6 +73,8 @@ export class AccessTokens {
   private readonly key: KeyObject;
   private readonly toleranceSec: number;
   private readonly now: () => number;
+  /** Tokens whose signature and claims were checked, by their exact text (the gateway sees the same token on every request of a session). */
+  private readonly verified = new LRUCache<string, AccessTokenClaims>({ max: VERIFIED_TOKENS_KEPT });
 
   constructor(options: AccessTokenOptions) {
     if (!options.secret) throw new RangeError("an access-token secret is required");
@@ -100,6 +105,19 @@ export class AccessTokens {
   /** The token's claims, or an AccessTokenExpiredError / InvalidAccessTokenError (both 401). */
   verify(token: string): AccessTokenClaims {
     if (typeof token !== "string" || token.length === 0 || token.length > MAX_TOKEN_LENGTH) throw invalid("malformed");
+    // A token verified once is the same bytes next time (signature included): only its time window needs checking again.
+    const known = this.verified.get(token);
+    if (known) {
+      const nowSec = this.now() / 1000;
+      if (nowSec < known.exp + this.toleranceSec && nowSec >= known.nbf - this.toleranceSec) return known;
+      this.verified.delete(token);
+    }
+    const claims = this.verifySignedToken(token);
+    this.verified.set(token, claims);
+    return claims;
+  }
+
+  private verifySignedToken(token: string): AccessTokenClaims {
     let payload: unknown;
     try {
       payload = jwt.verify(token, this.key, {

@@ -97,6 +97,16 @@ describe("AccessTokens", () => {
     expect(() => t.verify(token)).toThrow(expect.objectContaining({ code: "AUTH_TOKEN_EXPIRED" }));
   });
 
+  it("remembers a verified token by its exact text only: a tampered copy is checked, and refused, in full", () => {
+    const t = tokens();
+    const { token } = t.issue(alice);
+    expect(t.verify(token).roles).toEqual(alice.roles);
+    const [h, p, sig] = parts(token);
+    const elevated = Buffer.from(JSON.stringify({ ...JSON.parse(Buffer.from(p, "base64url").toString()), roles: ["admin"] })).toString("base64url");
+    expectRefused(() => t.verify(`${h}.${elevated}.${sig}`), `${h}.${elevated}.${sig}`, InvalidAccessTokenError, "bad signature");
+    expect(t.verify(token).roles).toEqual(alice.roles);
+  });
+
   it("refuses a token that is not valid yet (beyond the tolerance)", () => {
     const at = { now: t0 };
     const future = tokens({}, { now: t0 + 60_000 }).issue(alice).token;
