@@ -8,6 +8,7 @@ import { MIGRATIONS, migrate, openStore } from "../lib/store";
 import { friendlyStartError, startNode } from "../node";
 import { durationArgument, runAuditVerify, runKeysCreate, runKeysList, runKeysRevoke, runUsersCreate, type KeysCreateOptions } from "./admin-commands";
 import { runConsultCommand } from "./consult-command";
+import { mcpCommandEnv, MCP_TOKEN_ENV, runMcpCommand, sendConsoleToStderr } from "./mcp-command";
 import { REPL_COMMANDS } from "./repl-commands";
 import type { BrokerOptions } from "moleculer";
 
@@ -106,6 +107,17 @@ program
       CORE_METRICS: "false",
     });
     process.exit(await runConsultCommand(config, question, opts));
+  });
+
+program
+  .command("mcp")
+  .description(
+    `serve CORE's MCP gateway on stdin/stdout (every MCP server's tools as <server>__<tool>, plus core__consult, core__experts, core__health); through the cluster when NATS_URL is set, else embedded; ${MCP_TOKEN_ENV}=<API key or access token> acts as that principal, unset as the local operator`,
+  )
+  .action(async () => {
+    // stdout is the MCP channel from here on.
+    sendConsoleToStderr();
+    process.exit(await runMcpCommand(configFrom(mcpCommandEnv(process.env))));
   });
 
 program

@@ -4,13 +4,14 @@ import ApiGateway, { type ApiSettingsSchema } from "moleculer-web";
 import { AuditLog, type AuditOutcome } from "../lib/audit";
 import { EdgeAuditor, outcomeOf } from "../mixins/edge-auditor";
 import { nodeReadiness } from "../mixins/node-readiness";
-import type { CoreError } from "../lib/errors";
+import { UnavailableError, type CoreError } from "../lib/errors";
 import { readinessStatus } from "../lib/health/readiness";
 import { DOCS_PAGE, docsAsset } from "../lib/http/api-docs";
 import type { ApiRoute } from "../lib/http/api-route";
 import { API_ROUTES } from "../lib/http/api-routes";
 import { TrustedProxies } from "../lib/http/client-address";
 import { buildOpenApiDocument, type OpenApiDocument } from "../lib/http/openapi";
+import { MCP_GATEWAY_SERVICE, mcpCorsOptions, type McpHttpHandler } from "../lib/mcp-gateway";
 import { RequestAdmission } from "../lib/http/request-admission";
 import { API_SECURITY_HEADERS, applyHeaders, corsOptions, DOCS_SECURITY_HEADERS } from "../lib/http/security-headers";
 import { validateRequest } from "../lib/http/validate-request";
@@ -49,6 +50,8 @@ const OPENAI_ROUTES: Record<string, { method: string; path: string }> = {
 };
 /** A consult or a streamed answer may take minutes; the default call deadline (30 s) would cut it. */
 const OPENAI_CALL_TIMEOUT_MS = 120_000;
+/** The largest JSON-RPC message /mcp reads: tool arguments may carry a file. */
+const MCP_BODY_LIMIT = "4mb";
 
 /** The request id a client sent (when well-formed), else the call's own. */
 function assignRequestId(ctx: Context, req: CoreRequest, res: ServerResponse): string {
@@ -70,8 +73,31 @@ export default function createApiService(runtime: NodeRuntime): ServiceSchema<Ap
   const { config } = runtime;
   const byAction = new Map(API_ROUTES.map((route) => [route.action, route]));
   const cors = corsOptions(config.http.corsOrigins);
+  const mcpCors = mcpCorsOptions(config.http.corsOrigins);
   let openApi: string | undefined;
   let admission: RequestAdmission | undefined;
+  const admissionOf = (logger: Self["logger"]) =>
+    (admission ??= new RequestAdmission(
+      (credential) => authenticatorOf(runtime).authenticate(credential),
+      runtime.shared ? new RateLimiter(config.rateLimits, runtime.shared) : undefined,
+      new TrustedProxies(config.http.trustedProxies),
+      logger,
+    ));
+
+  /** `/mcp` (MCP Streamable HTTP): admitted like /api/v1, then served by the mcp-gateway service of this node (lib/mcp-gateway/mcp-http-sessions.ts). */
+  async function serveMcp(this: Self, req: CoreRequest, res: ServerResponse, next: (err?: unknown) => void): Promise<void> {
+    try {
+      const handle = (this.broker.getLocalService(MCP_GATEWAY_SERVICE) as { mcpHttp?: McpHttpHandler } | undefined)?.mcpHttp;
+      if (!handle) return next(new UnavailableError(`The MCP gateway does not run on this node: add ${MCP_GATEWAY_SERVICE} to its --services`));
+      const admitted = await admissionOf(this.logger).admit({ method: req.method ?? "GET", routePath: "/mcp", anonymous: false, headers: req.headers, peer: req.socket.remoteAddress });
+      applyHeaders(res, admitted.headers);
+      if (!admitted.admitted) return next(admitted.error);
+      await handle(req, res, req.body, admitted.principal!, admitted.clientAddress);
+    } catch (err) {
+      if (res.headersSent) this.logger.error(`MCP request ${req.method} /mcp failed after answering`, err);
+      else next(err);
+    }
+  }
 
   const openApiDocument = (): OpenApiDocument =>
     buildOpenApiDocument({
@@ -162,6 +188,17 @@ export default function createApiService(runtime: NodeRuntime): ServiceSchema<Ap
           },
         },
         {
+          path: "/mcp",
+          mappingPolicy: "restrict",
+          bodyParsers: { json: { limit: MCP_BODY_LIMIT, strict: false } },
+          ...(mcpCors ? { cors: mcpCors } : {}),
+          aliases: { "POST /": serveMcp, "GET /": serveMcp, "DELETE /": serveMcp },
+          onBeforeCall(ctx: Context, _route: unknown, req: CoreRequest, res: ServerResponse) {
+            applyHeaders(res, API_SECURITY_HEADERS);
+            assignRequestId(ctx, req, res);
+          },
+        },
+        {
           path: "/api",
           mappingPolicy: "restrict",
           bodyParsers: false,
@@ -229,13 +266,7 @@ export default function createApiService(runtime: NodeRuntime): ServiceSchema<Ap
         if (!apiRoute && !openAiRoute) return;
         req.$apiRoute = apiRoute;
         req.$auditedAction = action;
-        admission ??= new RequestAdmission(
-          (credential) => authenticatorOf(runtime).authenticate(credential),
-          runtime.shared ? new RateLimiter(config.rateLimits, runtime.shared) : undefined,
-          new TrustedProxies(config.http.trustedProxies),
-          this.logger,
-        );
-        const admitted = await admission.admit({
+        const admitted = await admissionOf(this.logger).admit({
           method: apiRoute?.method ?? openAiRoute!.method,
           routePath: apiRoute ? `${API_BASE}${apiRoute.path}` : openAiRoute!.path,
           anonymous: apiRoute?.permission === null,

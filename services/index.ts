@@ -9,6 +9,7 @@ import createMcpActors from "./mcp.service";
 import createApiService from "./api.service";
 import createAuditService from "./audit.service";
 import createAuthService from "./auth.service";
+import createMcpGatewayService from "./mcp-gateway.service";
 import createOpenAiService from "./openai.service";
 import createSupervisorService from "./supervisor.service";
 
@@ -17,6 +18,7 @@ export const PRODUCT_SERVICES: Readonly<Record<string, ServiceFactory>> = {
   api: createApiService,
   auth: createAuthService,
   audit: createAuditService,
+  "mcp-gateway": createMcpGatewayService,
   openai: createOpenAiService,
   supervisor: createSupervisorService,
 };
@@ -32,4 +34,4 @@ export const PRODUCT_ACTORS: Readonly<Record<string, ActorFactory>> = {
 };
 
 /** What `core start` runs when --services is not given. */
-export const DEFAULT_SERVICES: readonly string[] = ["api", "auth", "audit", "openai", "supervisor", "aggregator", "experts", "circle", "costs", "budgets", "mcp"];
+export const DEFAULT_SERVICES: readonly string[] = ["api", "auth", "audit", "openai", "supervisor", "aggregator", "experts", "circle", "costs", "budgets", "mcp", "mcp-gateway"];

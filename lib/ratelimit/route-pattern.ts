@@ -4,6 +4,9 @@
  * A key is `[METHOD ]PATH`:
  * - METHOD is an HTTP method (any case) or `*`; without one, any method
  *   matches. HEAD is its own method: `GET /x` does not cover `HEAD /x`.
+ *   The pseudo-method `MCP` names tool calls through the MCP gateway, whose
+ *   path is `/<server>/<tool>` (`MCP /github/*`; see
+ *   lib/mcp-gateway/tool-rate-limits.ts).
  * - PATH starts with `/`. A segment `:name` matches any one segment; a last
  *   segment `*` matches whatever follows, nothing included
  *   (`/api/v1/*` covers `/api/v1` and everything under it).
@@ -16,7 +19,7 @@
  * template it matched (`/api/v1/consultations/:id`); both match.
  */
 
-const METHODS = new Set(["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]);
+const METHODS = new Set(["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "MCP"]);
 
 export interface RoutePattern {
   /** One spelling per pattern, e.g. `POST /api/v1/consult`, `* /api/v1/*`: names its buckets. */
