@@ -158,6 +158,9 @@ export default function createApiService(runtime: NodeRuntime): ServiceSchema<Ap
           },
           onAfterCall(this: Self, ctx: Context<unknown, Record<string, unknown>>, _route: unknown, req: CoreRequest, _res: ServerResponse, data: unknown) {
             if (req.$apiRoute?.successStatus) ctx.meta.$statusCode = req.$apiRoute.successStatus;
+            // A 201 says where the new resource is (moleculer-web warns without it).
+            const id = (data as { id?: unknown } | null)?.id;
+            if (req.$apiRoute?.successStatus === 201 && typeof id === "string") ctx.meta.$location = `${API_BASE}${req.$apiRoute.path}/${encodeURIComponent(id)}`;
             record.call(this, req, "ok");
             return data;
           },

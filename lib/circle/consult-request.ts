@@ -9,14 +9,24 @@ export const MAX_QUESTION_CHARS = 32_000;
 export const MAX_CONSULT_TIMEOUT_MS = 600_000;
 export const DEFAULT_CONSULT_TIMEOUT_MS = 60_000;
 
+/** What String.prototype.trim removes (ECMAScript white space and line terminators), spelt out: `\s` means other characters in other languages' regular expressions. */
+const BLANK = "\\t\\n\\v\\f\\r \\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000\\ufeff";
+/**
+ * A question that is not blank (some character trim keeps) and holds no U+0000
+ * (PostgreSQL text cannot). A pattern rather than a refinement, so the OpenAPI
+ * document states it; blank prefix, first other character, rest: linear to
+ * match, whatever the input.
+ */
+const QUESTION = new RegExp(`^[${BLANK}]*[^${BLANK}\\u0000][^\\u0000]*$`);
+
 const expertId = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, { error: "an expert id (lower-case letters, digits, '_' or '-')" });
 
 /** `circle.consult` parameters: the same schema validates REST, NATS and in-cluster calls. */
 export const consultRequestSchema = z.strictObject({
   question: z
     .string({ error: "a question (text)" })
-    .refine((q) => q.trim().length > 0, { error: "a question that is not blank" })
-    .refine((q) => q.length <= MAX_QUESTION_CHARS, { error: `at most ${MAX_QUESTION_CHARS} characters` }),
+    .regex(QUESTION, { error: "a question that is not blank (and holds no U+0000)" })
+    .max(MAX_QUESTION_CHARS, { error: `at most ${MAX_QUESTION_CHARS} characters` }),
   /** Instructions given to every expert before the question. */
   system: z.string().max(MAX_QUESTION_CHARS, { error: `at most ${MAX_QUESTION_CHARS} characters` }).optional(),
   /** Which experts to ask; default: every configured expert. */

@@ -42,10 +42,22 @@ function encodeCursor(createdAt: string, id: string): string {
   return Buffer.from(JSON.stringify([createdAt, id])).toString("base64url");
 }
 
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+/** Years PostgreSQL's timestamptz reads in this notation (it has no year 0, and no signed six-digit years). */
+const EARLIEST = Date.parse("0001-01-01T00:00:00.000Z");
+const LATEST = Date.parse("9999-12-31T23:59:59.999Z");
+/** A time exactly as Date.toISOString writes it (what encodeCursor gets from iso()). */
+function isIsoInstant(text: unknown): text is string {
+  if (typeof text !== "string") return false;
+  const at = Date.parse(text);
+  return at >= EARLIEST && at <= LATEST && new Date(at).toISOString() === text;
+}
+
 function decodeCursor(cursor: string): [string, string] | undefined {
   try {
     const value = JSON.parse(Buffer.from(cursor, "base64url").toString("utf8")) as unknown;
-    if (Array.isArray(value) && value.length === 2 && typeof value[0] === "string" && typeof value[1] === "string") return [value[0], value[1]];
+    // Both parts reach SQL as ::timestamptz and ::uuid: a cursor not made by encodeCursor must fail here, not there (a 500).
+    if (Array.isArray(value) && value.length === 2 && isIsoInstant(value[0]) && typeof value[1] === "string" && UUID.test(value[1])) return [value[0], value[1]];
   } catch {
     // fall through: an invalid cursor
   }

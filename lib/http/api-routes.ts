@@ -1,7 +1,6 @@
 import { z } from "zod";
 import { consultRequestSchema } from "../circle/consult-request";
 import { COST_DIMENSIONS } from "../costs/cost-summary";
-import { DURATION } from "../security/duration";
 import type { ApiRoute } from "./api-route";
 import {
   actorsSchema,
@@ -15,19 +14,58 @@ import {
   tokensSchema,
 } from "./api-schemas";
 
-const isoTime = z.iso.datetime({ offset: true, error: "an ISO 8601 time, e.g. 2026-11-30T12:00:00Z" });
-/** A comma-separated list in a query string (`groupBy=provider,model`). */
-const csv = <T extends z.ZodType<unknown, string>>(item: T) =>
-  z
+/*
+ * An ISO 8601 time with a zone (Z or an offset), a real calendar date, from
+ * year 0002 to 9998: whatever the offset, it is a time JavaScript writes as
+ * YYYY-MM-DD and PostgreSQL reads (it has no year 0). One pattern, so the
+ * OpenAPI document says exactly which times pass; `[0-9]`, not `\d`, which
+ * other languages read as any Unicode digit.
+ */
+const YEAR = "(?:000[2-9]|00[1-9][0-9]|0[1-9][0-9]{2}|[1-8][0-9]{3}|9[0-8][0-9]{2}|99[0-8][0-9]|999[0-8])";
+const LEAP_YEAR = "(?:[0-9]{2}(?:0[48]|[2468][048]|[13579][26])|(?:0[48]|[2468][048]|[13579][26])00)";
+const MONTH_DAY = "(?:(?:0[13578]|1[02])-(?:0[1-9]|[12][0-9]|3[01])|(?:0[469]|11)-(?:0[1-9]|[12][0-9]|30)|02-(?:0[1-9]|1[0-9]|2[0-8]))";
+const TIME = "T(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](?:\\.[0-9]{1,9})?(?:Z|[+-](?:[01][0-9]|2[0-3]):[0-5][0-9])";
+const isoTime = z
+  .string()
+  .regex(new RegExp(`^(?:${LEAP_YEAR}-02-29|${YEAR}-${MONTH_DAY})${TIME}$`), { error: "an ISO 8601 time from year 0002 to 9998, e.g. 2026-11-30T12:00:00Z" })
+  .meta({ format: "date-time" });
+/**
+ * A comma-separated list of names in a query string (`groupBy=provider,model`),
+ * spaces allowed around the commas. The pattern is the whole grammar, so the
+ * OpenAPI document says exactly which strings pass (no hidden refinement).
+ */
+const csv = <const T extends readonly [string, ...string[]]>(names: T, maxItems = names.length) => {
+  const name = `(?:${names.join("|")})`;
+  const grammar = new RegExp(`^ *${name} *(?:, *${name} *){0,${maxItems - 1}}$`);
+  return z
     .string()
-    .max(500)
-    .transform((s) => s.split(",").map((part) => part.trim()).filter(Boolean))
-    .pipe(z.array(item).min(1).max(8));
+    .regex(grammar, { error: `${names.join(", ")} or several of them separated by commas (at most ${maxItems})` })
+    .transform((s) => s.split(",").map((part) => part.trim()) as Array<T[number]>);
+};
 
 const actorName = z.string().regex(/^[a-z0-9][a-z0-9_-]*(\.[a-z0-9][a-z0-9_-]*)*$/, { error: "an actor name such as expert.claude" });
 const principalId = z.string().min(1).max(200);
 const refreshBody = z.strictObject({ refreshToken: z.string().min(1).max(512) });
-const duration = z.string().regex(DURATION, { error: "a duration such as 30m, 12h, 90d or 1w" }).refine((d) => !/^0+[smhdw]$/.test(d), { error: "a duration longer than 0" });
+/**
+ * What DURATION (lib/security/duration) reads, less zero and less what ends
+ * past year 9999 (PostgreSQL's timestamps stop there): 1 to 6 digits with no
+ * leading zero and a unit, at most 5 digits of weeks. `[0-9]`, not `\d`: JSON
+ * Schema validators in other languages read `\d` as any Unicode digit.
+ */
+const duration = z.string().regex(/^(?:[1-9][0-9]{0,5}[smhd]|[1-9][0-9]{0,4}w)$/, { error: "a duration such as 30m, 12h, 90d or 1w (at most 999999d or 99999w)" });
+/**
+ * A `nextCursor` from an earlier page: opaque to clients, so the document names
+ * it with a format of its own (`consultation-cursor`), which a client cannot
+ * make up but a fuzzer can be taught (scripts/schemathesis_hooks.py).
+ */
+const cursor = z
+  .string()
+  .regex(/^[A-Za-z0-9_-]{1,200}$/, { error: "a nextCursor from an earlier page" })
+  .meta({
+    format: "consultation-cursor",
+    description: "The `nextCursor` of the previous page",
+    examples: [Buffer.from(JSON.stringify(["2026-01-01T00:00:00.000Z", "00000000-0000-4000-8000-000000000000"])).toString("base64url")],
+  });
 
 /** Every route under /api/v1: the gateway serves exactly these, the OpenAPI document describes exactly these. */
 export const API_ROUTES: readonly ApiRoute[] = [
@@ -52,7 +90,7 @@ export const API_ROUTES: readonly ApiRoute[] = [
     tag: "consult",
     query: z.strictObject({
       limit: z.coerce.number().int().min(1).max(200).optional(),
-      cursor: z.string().min(1).max(200).optional(),
+      cursor: cursor.optional(),
       principal: principalId.optional(),
       expert: z.string().min(1).max(63).optional(),
       from: isoTime.optional(),
@@ -91,7 +129,7 @@ export const API_ROUTES: readonly ApiRoute[] = [
     summary: "Usage and cost of provider calls, grouped",
     tag: "costs",
     query: z.strictObject({
-      groupBy: csv(z.enum(Object.keys(COST_DIMENSIONS) as [keyof typeof COST_DIMENSIONS, ...Array<keyof typeof COST_DIMENSIONS>])).optional(),
+      groupBy: csv(Object.keys(COST_DIMENSIONS) as [keyof typeof COST_DIMENSIONS, ...Array<keyof typeof COST_DIMENSIONS>]).optional(),
       from: isoTime.optional(),
       to: isoTime.optional(),
       principal: principalId.optional(),

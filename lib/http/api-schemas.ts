@@ -84,8 +84,10 @@ export const apiKeySchema = z
     name: z.string(),
     role: z.string(),
     scopes: z.array(z.string()),
+    createdBy: z.string(),
     createdAt: z.string(),
-    expiresAt: z.string().nullable(),
-    lastUsedAt: z.string().nullable(),
-    revokedAt: z.string().nullable(),
+    // Absent, not null, while the key has none (never expires, never used, live).
+    expiresAt: z.string().optional(),
+    lastUsedAt: z.string().optional(),
+    revokedAt: z.string().optional(),
   });

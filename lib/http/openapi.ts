@@ -13,9 +13,80 @@ export interface ExtraOperation {
 
 const COMPONENT = (id: string) => `#/components/schemas/${id}`;
 
+/** The JSON Schema spelling of "holds no U+0000" (validate-request.ts refuses such strings; PostgreSQL text cannot hold them). */
+const NO_NUL_PATTERN = "^[^\\u0000]*$";
+/** Escapes that stand for U+0000 itself. */
+const NUL_ESCAPE = /^\\(u0000|x00|0)$/;
+/** Escapes that can match U+0000 outside a negated class: \D, \S, \W and U+0000 itself. */
+const MAY_BE_NUL = /^\\([DSW]|u0000|x00|0)$/;
+
+/** The escape at `i` (a backslash): `\u0000`, `\x00` or one character. */
+function escapeAt(pattern: string, i: number): string {
+  const next = pattern[i + 1];
+  if (next === "u") return pattern.slice(i, i + 6);
+  if (next === "x") return pattern.slice(i, i + 4);
+  return pattern.slice(i, i + 2);
+}
+
+/**
+ * Whether a pattern cannot match a string holding U+0000: anchored at both
+ * ends (no top-level `|`), no `.`, and every class either names its characters
+ * (none of them U+0000, \D, \S or \W) or is negated and excludes U+0000. Such
+ * a pattern (an id, a date, a duration, a question) says enough as it is.
+ */
+function excludesNul(pattern: string): boolean {
+  if (!pattern.startsWith("^") || !pattern.endsWith("$") || pattern.endsWith("\\$")) return false;
+  let depth = 0;
+  for (let i = 0; i < pattern.length; i++) {
+    const char = pattern[i];
+    if (char === "\\") {
+      const escape = escapeAt(pattern, i);
+      if (MAY_BE_NUL.test(escape)) return false;
+      i += escape.length - 1;
+    } else if (char === "[") {
+      const negated = pattern[i + 1] === "^";
+      let excludes = false;
+      for (i += negated ? 2 : 1; i < pattern.length && pattern[i] !== "]"; i++) {
+        if (pattern[i] !== "\\") continue;
+        const escape = escapeAt(pattern, i);
+        if (negated && NUL_ESCAPE.test(escape)) excludes = true;
+        if (!negated && MAY_BE_NUL.test(escape)) return false;
+        i += escape.length - 1;
+      }
+      if (negated && !excludes) return false;
+    } else if (char === ".") {
+      return false;
+    } else if (char === "(") {
+      depth++;
+    } else if (char === ")") {
+      depth--;
+    } else if (char === "|" && depth === 0) {
+      return false;
+    }
+  }
+  return true;
+}
+
+/** Every string of a request schema says it holds no U+0000, beside any pattern it already has. */
+function forbidNul(node: unknown): void {
+  if (Array.isArray(node)) {
+    node.forEach(forbidNul);
+    return;
+  }
+  if (typeof node !== "object" || node === null) return;
+  const schema = node as Record<string, unknown>;
+  for (const value of Object.values(schema)) forbidNul(value);
+  const types = Array.isArray(schema.type) ? (schema.type as unknown[]) : [schema.type];
+  if (!types.includes("string") || "enum" in schema || "const" in schema) return;
+  if (typeof schema.pattern !== "string") schema.pattern = NO_NUL_PATTERN;
+  // One `pattern` per schema: a second one goes under allOf.
+  else if (!excludesNul(schema.pattern)) schema.allOf = [...((schema.allOf as unknown[] | undefined) ?? []), { pattern: NO_NUL_PATTERN }];
+}
+
 function jsonSchema(schema: z.ZodType, io: "input" | "output"): Record<string, unknown> {
   const converted = z.toJSONSchema(schema, { io, unrepresentable: "any" }) as Record<string, unknown>;
   delete converted.$schema;
+  if (io === "input") forbidNul(converted);
   return converted;
 }
 

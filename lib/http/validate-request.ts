@@ -27,10 +27,29 @@ function check(schema: z.ZodType | undefined, value: unknown, where: string, iss
   return undefined;
 }
 
+/** U+0000: PostgreSQL text cannot hold it, so no string of a request may (the OpenAPI document says so too, see openapi.ts). */
+export const NUL = "\u0000";
+const NO_NUL_MESSAGE = "text without NUL characters (U+0000)";
+
+/** Every string (or object key) holding U+0000, wherever it is in `value`; its value is never echoed. */
+function nulIssues(value: unknown, field: string, issues: FieldIssue[]): void {
+  if (typeof value === "string") {
+    if (value.includes(NUL)) issues.push({ field, message: NO_NUL_MESSAGE });
+  } else if (Array.isArray(value)) {
+    value.forEach((item, i) => nulIssues(item, `${field}[${i}]`, issues));
+  } else if (typeof value === "object" && value !== null) {
+    for (const [key, item] of Object.entries(value)) {
+      if (key.includes(NUL)) issues.push({ field, message: `property names ${NO_NUL_MESSAGE}` });
+      else nulIssues(item, `${field}.${key}`, issues);
+    }
+  }
+}
+
 /**
  * A request's path parameters, query and body checked against its route's
  * schemas, turned into the action's parameters. Every failing field is
- * reported at once (422), named by where it was: `body.question`, `query.limit`.
+ * reported at once (422), named by where it was: `body.question`, `query.limit`;
+ * a string holding U+0000 anywhere is refused too.
  * A route without a query schema takes no query parameters; one without a
  * body schema takes no body.
  */
@@ -49,6 +68,9 @@ export function validateRequest(route: ApiRoute, parts: RequestParts): Record<st
     : emptyBody
       ? undefined
       : (issues.push({ field: "body", message: "no body expected for this route" }), undefined);
+  nulIssues(parts.path, "path", issues);
+  nulIssues(parts.query, "query", issues);
+  nulIssues(parts.body, "body", issues);
   if (issues.length > 0) throw new ValidationError(`Invalid request to ${route.method} /api/v1${route.path}`, { issues });
   const validated = { path: path ?? {}, query: query ?? {}, body };
   if (route.toParams) return route.toParams(validated);

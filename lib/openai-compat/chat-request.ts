@@ -9,33 +9,46 @@ export const MAX_MESSAGE_CHARS = 200_000;
 /** Largest output allowance a caller may ask for. */
 export const MAX_OUTPUT_TOKENS = 200_000;
 
+/** A message's text: what PostgreSQL can record (no U+0000), at most MAX_MESSAGE_CHARS. */
+const messageText = (error?: string) =>
+  z
+    .string(error ? { error } : undefined)
+    // eslint-disable-next-line no-control-regex -- U+0000 is the character refused
+    .regex(/^[^\u0000]*$/, { error: "text without NUL characters (U+0000)" })
+    .max(MAX_MESSAGE_CHARS, { error: `at most ${MAX_MESSAGE_CHARS} characters` });
+
 /** One part of an array `content`: only text; images, audio and files are refused by name. */
 const textPart = z.object({
   type: z.literal("text", { error: "a text part (CORE's experts take text only)" }),
-  text: z.string({ error: "the part's text" }).max(MAX_MESSAGE_CHARS, { error: `at most ${MAX_MESSAGE_CHARS} characters` }),
+  text: messageText("the part's text"),
 });
 
-const content = z.union([
-  z.string().max(MAX_MESSAGE_CHARS, { error: `at most ${MAX_MESSAGE_CHARS} characters` }),
-  z.array(textPart).min(1, { error: "at least one text part" }).max(64),
-]);
+const content = z.union(
+  [
+    messageText(),
+    z.array(textPart).min(1, { error: "at least one text part" }).max(64),
+  ],
+  { error: (issue) => (issue.input === undefined ? "content (text, or an array of text parts)" : undefined) },
+);
+
+const name = z.string().max(256).optional();
 
 /**
  * One message. `developer` is OpenAI's newer name for `system` and means the
  * same here. `tool` and `function` messages are refused: CORE's experts do
  * not call tools. An assistant message may have no content (it made tool
- * calls elsewhere); it is then left out of what the expert sees.
+ * calls elsewhere); it is then left out of what the expert sees. A union on
+ * `role` rather than a refinement, so the OpenAPI document says which
+ * messages need content.
  */
-const message = z
-  .object({
-    role: z.enum(["system", "developer", "user", "assistant"], { error: "one of system, developer, user, assistant (CORE's experts do not call tools)" }),
-    content: content.nullish(),
-    name: z.string().max(256).optional(),
-  })
-  .refine((m) => m.role === "assistant" || (m.content !== null && m.content !== undefined), {
-    error: "content (text, or an array of text parts)",
-    path: ["content"],
-  });
+const message = z.discriminatedUnion(
+  "role",
+  [
+    z.object({ role: z.enum(["system", "developer", "user"]), content, name }),
+    z.object({ role: z.literal("assistant"), content: content.nullish(), name }),
+  ],
+  { error: "one of system, developer, user, assistant (CORE's experts do not call tools)" },
+);
 
 const tokens = z.int({ error: "an integer" }).min(1, { error: `an integer from 1 to ${MAX_OUTPUT_TOKENS}` }).max(MAX_OUTPUT_TOKENS, { error: `an integer from 1 to ${MAX_OUTPUT_TOKENS}` });
 

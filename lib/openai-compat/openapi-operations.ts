@@ -48,7 +48,10 @@ export function openAiOperations(): Array<{ method: "get" | "post"; path: string
             description: "A chat.completion object, or with `stream: true` a text/event-stream of chat.completion.chunk objects ending with `data: [DONE]`",
             content: {
               "application/json": { schema: { type: "object", required: ["id", "object", "choices"], properties: { id: { type: "string" }, object: { const: "chat.completion" }, choices: { type: "array" } } } },
-              "text/event-stream": { schema: { type: "string" } },
+              // Per event (OpenAPI 3.1 reads a stream's `schema` as each event's): `data` is a chunk's JSON, or [DONE] last.
+              "text/event-stream": {
+                schema: { type: "object", required: ["data"], properties: { data: { type: "string", description: "A chat.completion.chunk as JSON, or `[DONE]`" } } },
+              },
             },
           },
           ...errors,
