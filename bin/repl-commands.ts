@@ -6,7 +6,9 @@ import type { ExpertListing } from "../lib/circle/expert-directory";
 import { renderConsultation } from "../lib/circle/render-consultation";
 import type { BudgetStatus } from "../lib/costs/budget-ledger";
 import type { CostDimension, CostSummary } from "../lib/costs/cost-summary";
-import { describeError } from "../lib/errors";
+import { describeError, ValidationError } from "../lib/errors";
+import type { McpCallToolResult } from "../lib/mcp/mcp-actor-contract";
+import { CORE_TOOLS, DEFAULT_TOOL_CALL_TIMEOUT_MS, type GatewayCallParams, type GatewayToolList, type GatewayTool } from "../lib/mcp-gateway";
 import { toCoreError } from "../mixins/to-core-error";
 
 interface ActorsAnswer {
@@ -81,6 +83,103 @@ export function budgetRows(budgets: readonly BudgetStatus[]): string[][] {
   const rows = [["Budget", "Period", "Limit", "Used (spent + reserved)", "Remaining", "Resets"]];
   for (const b of budgets) rows.push([b.rule, b.period, usd(b.limitUsd), usd(b.usedUsd), usd(b.remainingUsd), b.periodEnd]);
   return rows;
+}
+
+const DESCRIPTION_WIDTH = 60;
+
+/** A description's first line, cut to fit a table cell. */
+function shortDescription(description: string | undefined): string {
+  const line = (description ?? "").trim().split("\n")[0]!.trim();
+  return line.length > DESCRIPTION_WIDTH ? `${line.slice(0, DESCRIPTION_WIDTH - 1)}…` : line;
+}
+
+/** Rows of the `mcp tools` table: one tool per row, named as `mcp call SERVER TOOL` takes it. */
+export function mcpToolRows(tools: readonly GatewayTool[]): string[][] {
+  return [["Tool", "Server", "Description"], ...tools.map((t) => [t.tool, t.server, shortDescription(t.description ?? t.title)])];
+}
+
+/** A line of the `mcp` command, parsed. */
+export type McpReplCommand = { command: "tools"; server?: string } | { command: "call"; server: string; tool: string; arguments: Record<string, unknown> };
+
+const MCP_USAGE = "mcp tools [SERVER] | mcp call SERVER TOOL [JSON]";
+const CALL_EXAMPLE = `mcp call everything echo '{"message": "hi there"}'`;
+
+/**
+ * An `mcp` line from the raw line (the REPL hands a command only one word per
+ * argument, and the JSON may hold spaces). Throws ValidationError with usage.
+ */
+export function parseMcpLine(rawCommand: string): McpReplCommand {
+  const line = rawCommand.trim().replace(/^mcp\b\s*/, "");
+  const tools = /^tools(?:\s+(\S+))?\s*$/.exec(line);
+  if (tools) return tools[1] === undefined ? { command: "tools" } : { command: "tools", server: tools[1] };
+  const call = /^call\s+(\S+)\s+(\S+)\s*([\s\S]*)$/.exec(line);
+  if (!call) throw new ValidationError(`Usage: ${MCP_USAGE}`, { issues: [{ field: "command", message: `e.g. mcp tools everything, or ${CALL_EXAMPLE}` }] });
+  const server = call[1]!;
+  const tool = call[2]!;
+  const json = call[3] ?? "";
+  if (json.trim() === "") return { command: "call", server, tool, arguments: {} };
+  let args: unknown;
+  try {
+    args = JSON.parse(json);
+  } catch (err) {
+    throw new ValidationError(`The arguments of ${server}/${tool} are not valid JSON: ${json}`, {
+      issues: [{ field: "JSON", message: `${(err as Error).message}; write one JSON object, in single quotes if it holds spaces: ${CALL_EXAMPLE}` }],
+    });
+  }
+  if (typeof args !== "object" || args === null || Array.isArray(args)) {
+    throw new ValidationError(`The arguments of ${server}/${tool} must be a JSON object, not ${Array.isArray(args) ? "an array" : JSON.stringify(args)}`, {
+      issues: [{ field: "JSON", message: `an object of the tool's arguments, e.g. ${CALL_EXAMPLE}` }],
+    });
+  }
+  return { command: "call", server, tool, arguments: args as Record<string, unknown> };
+}
+
+/** One content block of a tool result as text: text as it is, anything else as what it is. */
+function contentText(block: Record<string, unknown>): string {
+  const resource = block.resource as { uri?: unknown; text?: unknown; mimeType?: unknown } | undefined;
+  switch (block.type) {
+    case "text":
+      return String(block.text);
+    case "image":
+    case "audio":
+      return `[${block.type} ${String(block.mimeType ?? "")}, ${typeof block.data === "string" ? Math.floor((block.data.length * 3) / 4) : 0} bytes]`;
+    case "resource":
+      return typeof resource?.text === "string" ? resource.text : `[resource ${String(resource?.uri)}${resource?.mimeType ? `, ${String(resource.mimeType)}` : ""}]`;
+    case "resource_link":
+      return `[link ${String(block.uri)}${block.name ? ` (${String(block.name)})` : ""}]`;
+    default:
+      return JSON.stringify(block);
+  }
+}
+
+/**
+ * What `mcp call` prints of a result: its content as text (the structured
+ * content when there is none), and whether the tool reported a failure.
+ */
+export function formatToolResult(result: McpCallToolResult): { text: string; isError: boolean } {
+  const blocks = Array.isArray(result.content) ? result.content : [];
+  let text = blocks.map(contentText).join("\n");
+  if (blocks.length === 0) text = result.structuredContent === undefined ? "(no content)" : JSON.stringify(result.structuredContent, null, 2);
+  return { text, isError: result.isError === true };
+}
+
+/** `mcp call`'s own deadline: past the gateway's for any tool, so the gateway's answers first. */
+const MCP_CALL_TIMEOUT_MS = Math.max(DEFAULT_TOOL_CALL_TIMEOUT_MS, ...CORE_TOOLS.map((t) => t.timeoutMs)) + 5_000;
+
+async function mcpTools(broker: ServiceBroker, server: string | undefined, helpers: ReplHelpers): Promise<void> {
+  const { tools } = (await broker.call("mcp-gateway.tools", {}, { meta: { source: "repl" } })) as GatewayToolList;
+  const shown = server === undefined ? tools : tools.filter((t) => t.server === server);
+  if (shown.length > 0) console.log(helpers.table(mcpToolRows(shown)));
+  else if (server === undefined) console.log("No MCP tools");
+  else console.log(`No tools of MCP server ${server} (servers with tools: ${[...new Set(tools.map((t) => t.server))].join(", ") || "none"})`);
+}
+
+async function mcpCall(broker: ServiceBroker, line: Extract<McpReplCommand, { command: "call" }>): Promise<void> {
+  const params: GatewayCallParams = { server: line.server, tool: line.tool, arguments: line.arguments };
+  const result = (await broker.call("mcp-gateway.call", params, { timeout: MCP_CALL_TIMEOUT_MS, meta: { source: "repl" } })) as McpCallToolResult;
+  const { text, isError } = formatToolResult(result);
+  if (isError) console.error(`Tool error from ${line.server}/${line.tool}:\n${text}`);
+  else console.log(text);
 }
 
 interface ReplHelpers {
@@ -187,6 +286,21 @@ export const REPL_COMMANDS = [
         const answer = (await broker.call("budgets.get", args.principal ? { principal: args.principal } : {})) as { principal: string; budgets: BudgetStatus[] };
         if (answer.budgets.length === 0) console.log(`No budget binds ${answer.principal}`);
         else console.log(helpers.table(budgetRows(answer.budgets)));
+      } catch (err) {
+        printError(err);
+      }
+    },
+  },
+  {
+    command: "mcp <subcommand> [args...]",
+    description: `MCP tools through the gateway: ${MCP_USAGE}`,
+    // The JSON may hold anything, '-' included: the line is read raw (parseMcpLine).
+    allowUnknownOptions: true,
+    async action(broker: ServiceBroker, args: ReplArgs, helpers: ReplHelpers) {
+      try {
+        const line = parseMcpLine(args.rawCommand ?? "");
+        if (line.command === "tools") await mcpTools(broker, line.server, helpers);
+        else await mcpCall(broker, line);
       } catch (err) {
         printError(err);
       }

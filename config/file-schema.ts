@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { CORE_SERVER, TOOL_NAME_SEPARATOR } from "../lib/mcp-gateway/tool-names";
 import { DEFAULT_ROLES } from "./default-roles";
 
 /**
@@ -57,6 +58,12 @@ export const mcpServerSchema = z
     allow: z.array(z.string().min(1)).optional(),
   })
   .superRefine((server, ctx) => {
+    // The gateway lists a tool as <server>__<tool>; without "__" in it or "_" at its end, no two servers' tools can share a name.
+    if (server.name === CORE_SERVER) {
+      ctx.addIssue({ code: "custom", path: ["name"], message: `a name other than ${CORE_SERVER} (reserved for CORE's own tools, listed as ${CORE_SERVER}${TOOL_NAME_SEPARATOR}consult, …)` });
+    } else if (server.name.includes(TOOL_NAME_SEPARATOR) || server.name.endsWith("_")) {
+      ctx.addIssue({ code: "custom", path: ["name"], message: `a name without "${TOOL_NAME_SEPARATOR}" that does not end in "_" (the gateway lists its tools as <name>${TOOL_NAME_SEPARATOR}<tool>)` });
+    }
     if (server.transport === "stdio" && !server.command) {
       ctx.addIssue({ code: "custom", path: ["command"], message: "a command to run (required for transport stdio)" });
     }

@@ -126,3 +126,17 @@ def _configured_model(ctx, case):
     if model is not None and isinstance(body.get("model"), str):
         case.body = {**body, "model": model}
     return case
+
+
+# POST /api/v1/mcp/tools/{server}/{tool}: the body is the tool's arguments, which each tool's own input schema
+# decides (tools come and go at run time; the document can only say "an object"). A positive case that names
+# a real tool gets arguments that tool takes: CORE's own `experts` takes none. Other names stay as generated
+# (404 for a tool that does not exist, which a valid request may get); negative cases keep what they broke.
+@schemathesis.hook("map_case").apply_to(operation_id="callMcpTool")
+def _tool_arguments(ctx, case):
+    meta = case.meta
+    positive = meta is None or not meta.generation.mode.is_negative
+    if positive and case.path_parameters and case.path_parameters.get("server") == "core":
+        case.path_parameters = {**case.path_parameters, "tool": "experts"}
+        case.body = {}
+    return case

@@ -192,16 +192,25 @@ function mcpActor(server: McpServerConfig, breakers: ServerBreakers): ActorDefin
             if (self.state.earlyCancels.delete(callId)) abort.abort("cancelled by the caller");
             self.state.calls.set(callId, abort);
           }
+          // Progress broadcasts in flight: the answer waits for them, so every progress event is on its way before the result.
+          const broadcasts = new Set<Promise<unknown>>();
+          const onProgress =
+            progressToken === undefined
+              ? undefined
+              : (p: Omit<McpProgress, "progressToken">) => {
+                  const sent: Promise<unknown> = ctx.broadcast(MCP_PROGRESS_EVENT, { progressToken, ...p } satisfies McpProgress).catch(() => undefined);
+                  broadcasts.add(sent);
+                  void sent.then(() => broadcasts.delete(sent));
+                };
           try {
             return await self.state.client.callTool(params.tool, params.arguments, {
               deadline: deadlineOf(ctx),
               signal: abort.signal,
-              ...(progressToken !== undefined
-                ? { onProgress: (p) => void self.broker.broadcast(MCP_PROGRESS_EVENT, { progressToken, ...p } satisfies McpProgress) }
-                : {}),
+              ...(onProgress ? { onProgress } : {}),
             });
           } finally {
             if (callId !== undefined && self.state.calls.get(callId) === abort) self.state.calls.delete(callId);
+            await Promise.all(broadcasts);
           }
         },
       },

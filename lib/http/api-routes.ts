@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { consultRequestSchema } from "../circle/consult-request";
 import { COST_DIMENSIONS } from "../costs/cost-summary";
+import { mcpCallBodySchema, mcpCallParams, mcpCallPathSchema, mcpCallResultSchema, mcpToolListSchema } from "../mcp-gateway/rest-schemas";
 import type { ApiRoute } from "./api-route";
 import {
   actorsSchema,
@@ -169,6 +170,29 @@ export const API_ROUTES: readonly ApiRoute[] = [
     body: z.strictObject({ nodeID: z.string().min(1).max(200).optional() }).optional(),
     response: restartSchema,
     toParams: ({ path, body }) => ({ actor: path.name, ...(body as Record<string, unknown> | undefined) }),
+  },
+  {
+    method: "GET",
+    path: "/mcp/tools",
+    action: "mcp-gateway.tools",
+    permission: "mcp:list",
+    operationId: "listMcpTools",
+    summary: "Every MCP tool the caller may call: upstream tools as <server>__<tool> and CORE's own",
+    tag: "mcp",
+    response: mcpToolListSchema,
+  },
+  {
+    method: "POST",
+    path: "/mcp/tools/:server/:tool",
+    action: "mcp-gateway.call",
+    permission: "mcp:call:<server>/<tool>",
+    operationId: "callMcpTool",
+    summary: "Call one MCP tool; the body is its arguments. A tool's own failure is a 200 with isError: true",
+    tag: "mcp",
+    pathParams: mcpCallPathSchema,
+    body: mcpCallBodySchema,
+    response: mcpCallResultSchema,
+    toParams: mcpCallParams,
   },
   {
     method: "POST",

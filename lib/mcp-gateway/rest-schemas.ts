@@ -19,10 +19,9 @@ export const mcpToolSchema = z
     inputSchema: jsonObject.meta({ description: "JSON Schema of the arguments" }),
     outputSchema: jsonObject.optional(),
     annotations: jsonObject.optional(),
-  })
-  .meta({ id: "McpTool" });
+  });
 
-export const mcpToolListSchema = z.object({ tools: z.array(mcpToolSchema) }).meta({ id: "McpToolList" });
+export const mcpToolListSchema = z.object({ tools: z.array(mcpToolSchema) });
 
 export const mcpCallPathSchema = z.strictObject({
   server: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, { error: "an MCP server name (or core)" }),
@@ -38,8 +37,7 @@ export const mcpCallResultSchema = z
     content: z.array(jsonObject),
     structuredContent: jsonObject.optional(),
     isError: z.boolean().optional(),
-  })
-  .meta({ id: "McpCallToolResult" });
+  });
 
 /** The action's parameters from the validated path and body. */
 export function mcpCallParams(parts: { path: Record<string, unknown>; body: unknown }): Record<string, unknown> {

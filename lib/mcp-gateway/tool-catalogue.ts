@@ -1,7 +1,7 @@
 import type { Logger } from "../logger";
 import { mcpCallPermission, type McpTool } from "../mcp/mcp-actor-contract";
 import type { GatewayTool, ToolTarget } from "./tool-gateway";
-import { CORE_SERVER, namespacedToolName } from "./tool-names";
+import { namespacedToolName } from "./tool-names";
 
 /** Where the catalogue comes from: the `mcp.<server>` actors the registry knows now. */
 export interface CatalogueSource {
@@ -50,7 +50,6 @@ export class ToolCatalogue {
   private queued: { scope: Scope; done: Promise<void> } | undefined;
   private tail: Promise<void> = Promise.resolve();
   private readonly listeners = new Set<() => void>();
-  private readonly warned = new Set<string>();
   private readonly maxAgeMs: number;
   private readonly now: () => number;
 
@@ -95,7 +94,7 @@ export class ToolCatalogue {
   /** The registry changed: servers that came or went are listed again (or dropped). */
   serversChanged(): Promise<void> {
     if (this.loadedAt === undefined) return this.refresh();
-    const live = new Set(this.liveServers());
+    const live = new Set(this.source.servers());
     const changed = [...live].filter((s) => !this.knownServers.has(s)).concat([...this.knownServers].filter((s) => !live.has(s)));
     return Promise.all(changed.map((s) => this.refresh(s))).then(() => undefined);
   }
@@ -106,17 +105,9 @@ export class ToolCatalogue {
     return () => this.listeners.delete(listener);
   }
 
-  private liveServers(): string[] {
-    return this.source.servers().filter((server) => {
-      if (server !== CORE_SERVER) return true;
-      this.warnOnce(`reserved:${server}`, `MCP server "${CORE_SERVER}" is not listed: the name is reserved for CORE's own tools (core__consult, …); rename it`);
-      return false;
-    });
-  }
-
   private async run(scope: Scope): Promise<void> {
     try {
-      const live = new Set(this.liveServers());
+      const live = new Set(this.source.servers());
       const asked = scope === "all" ? [...this.byServer.keys(), ...live] : [...scope];
       const targets = [...new Set(asked)];
       await Promise.all(
@@ -148,12 +139,8 @@ export class ToolCatalogue {
     for (const server of [...this.byServer.keys()].sort()) {
       for (const tool of this.byServer.get(server) ?? []) {
         const name = namespacedToolName(server, tool.name);
-        const twin = byName.get(name);
-        if (twin) {
-          this.warnOnce(`twin:${name}`, `MCP tool ${server}/${tool.name} is not listed: its name ${name} is taken by ${twin.server}/${twin.tool}`);
-          continue;
-        }
-        if (byPath.has(pathKey(server, tool.name))) continue;
+        // A server that lists a tool twice. (Two servers cannot make one name: config/file-schema.ts refuses server names with "__" or a final "_".)
+        if (byName.has(name)) continue;
         const entry: CatalogueEntry = { ...tool, name, server, tool: tool.name, permission: mcpCallPermission(server, tool.name) };
         byName.set(name, entry);
         byPath.set(pathKey(server, tool.name), entry);
@@ -173,11 +160,5 @@ export class ToolCatalogue {
         this.options.logger.error(`A listener of the MCP tool catalogue failed: ${(err as Error).message}`);
       }
     }
-  }
-
-  private warnOnce(key: string, message: string): void {
-    if (this.warned.has(key)) return;
-    this.warned.add(key);
-    this.options.logger.warn(message);
   }
 }

@@ -1,8 +1,9 @@
 /**
  * How the gateway names tools: every upstream tool as `<server>__<tool>`, and
- * CORE's own under the reserved server name `core` (`core__consult`). Names
- * are looked up in the catalogue, never split, because a configured server
- * name may itself hold `__`.
+ * CORE's own under the reserved server name `core` (`core__consult`). The
+ * configuration refuses a server named `core`, or whose name holds `__` or
+ * ends in `_`, so a name splits one way only; still, names are looked up in
+ * the catalogue, never split.
  */
 
 export const TOOL_NAME_SEPARATOR = "__";

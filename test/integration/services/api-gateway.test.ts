@@ -100,7 +100,7 @@ beforeAll(async () => {
       extra: { CORE_API_PORT: String(port), CORE_JWT_SECRET: SECRET, CORE_CORS_ORIGINS: "https://app.example.com" },
     });
   const [portA, portB] = [await freePort(), await freePort()];
-  nodeA = await startNode({ env: env("gw-a", portA), services: ["api", "auth", "audit", "supervisor", "aggregator", "experts", "circle", "costs", "budgets"] });
+  nodeA = await startNode({ env: env("gw-a", portA), services: ["api", "auth", "audit", "supervisor", "aggregator", "experts", "circle", "costs", "budgets", "mcp-gateway"] });
   nodeB = await startNode({ env: env("gw-b", portB), services: ["api", "auth", "openai"] });
   apiA = `http://127.0.0.1:${portA}`;
   apiB = `http://127.0.0.1:${portB}`;
@@ -219,6 +219,22 @@ describe("authorization", () => {
     const res = await request(apiB, "POST", "/api/v1/actors/circle/restart", { token: viewer, body: {} });
     expect(res.status).toBe(403);
     expect(res.json.error?.message).toMatch(/lacks permission actors:restart for supervisor.restart/);
+  });
+});
+
+describe("MCP tools over REST", () => {
+  it("lists the tools a caller may call and calls one, refusing what its role does not allow", async () => {
+    const viewer = (await login(VIEWER)).accessToken;
+    const listed = await request(apiA, "GET", "/api/v1/mcp/tools", { token: viewer });
+    expect(listed.status).toBe(200);
+    const names = (listed.json.tools as Array<{ name: string }>).map((t) => t.name);
+    expect(names).toContain("core__experts");
+    expect(names).not.toContain("core__consult");
+    const called = await request(apiA, "POST", "/api/v1/mcp/tools/core/experts", { token: viewer, body: {} });
+    expect(called.status).toBe(200);
+    expect(JSON.stringify(called.json.content)).toContain("one");
+    const refused = await request(apiA, "POST", "/api/v1/mcp/tools/core/consult", { token: viewer, body: { question: "Hi?" } });
+    expect([refused.status, refused.json.error?.code]).toEqual([403, "FORBIDDEN"]);
   });
 });
 

@@ -137,6 +137,25 @@ mcpServers:
     expect(provider.message).toMatch(/^received "skynet"; expected one of anthropic, openai/);
   });
 
+  it("refuses an MCP server named core, or whose name holds the tool-name separator __ or ends in _", () => {
+    const path = fileWith(
+      "mcp-names.yaml",
+      `mcpServers:
+  - { name: core, transport: stdio, command: x }
+  - { name: my__files, transport: stdio, command: x }
+  - { name: files_, transport: stdio, command: x }
+  - { name: my_files, transport: stdio, command: x }
+  - { name: core-tools, transport: stdio, command: x }
+`,
+    );
+    const messages = configError({ CORE_CONFIG: path }).issues.map((i) => `${i.field}: ${i.message}`);
+    expect(messages).toEqual([
+      expect.stringMatching(/^mcpServers\[0\]\.name .*: .*a name other than core \(reserved for CORE's own tools, listed as core__consult, …\)/),
+      expect.stringMatching(/^mcpServers\[1\]\.name .*: .*a name without "__" that does not end in "_" \(the gateway lists its tools as <name>__<tool>\)/),
+      expect.stringMatching(/^mcpServers\[2\]\.name .*: .*a name without "__" that does not end in "_"/),
+    ]);
+  });
+
   it("checks fallbacks refer to configured experts", () => {
     const path = fileWith("fb.yaml", `experts:\n  - { id: a, provider: openai, model: m, fallback: [a, ghost] }\n`);
     const messages = configError({ CORE_CONFIG: path }).issues.map((i) => `${i.field}: ${i.message}`);
