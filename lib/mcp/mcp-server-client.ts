@@ -1,5 +1,12 @@
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import { ToolListChangedNotificationSchema, type Implementation, type Tool } from "@modelcontextprotocol/sdk/types.js";
+import {
+  ProgressNotificationSchema,
+  ToolListChangedNotificationSchema,
+  type Implementation,
+  type ProgressNotification,
+  type ProgressToken,
+  type Tool,
+} from "@modelcontextprotocol/sdk/types.js";
 import type { McpServerConfig } from "../../config/file-schema";
 import { DeadlineExceededError, UnavailableError } from "../errors";
 import { McpCallCancelledError, McpToolNotFoundError } from "../errors/mcp-errors";
@@ -61,6 +68,11 @@ const LIST_TIMEOUT_MS = 30_000;
 /** A tool missing from the catalogue makes it reload, at most this often (a list_changed may still be on its way). */
 const MISSING_TOOL_REFRESH_MS = 1_000;
 
+/** Resolves after the I/O already received has been handled (the notifications it carried included). */
+function afterPendingIo(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
 /** Settles with true when `p` settles within `ms`, else false. */
 function settlesWithin(p: Promise<unknown>, ms: number): Promise<boolean> {
   return new Promise((resolve) => {
@@ -117,6 +129,14 @@ export class McpServerClient {
   private lastRefresh = 0;
   private loaded = false;
   private lastError: string | undefined;
+  /**
+   * Who hears the progress of each running call, by the token we sent with it.
+   * Ours, not the SDK's `onprogress`: the SDK forgets a call's handler as soon
+   * as its result arrives, dropping a last progress that came in the same chunk
+   * (typescript-sdk#2580); ours is forgotten only after that progress is handled.
+   */
+  private readonly progressListeners = new Map<ProgressToken, (progress: McpCallProgress) => void>();
+  private progressTokens = 0;
   private started = false;
   private closed = false;
 
@@ -240,18 +260,24 @@ export class McpServerClient {
   async callTool(tool: string, args: Record<string, unknown> | undefined, options: McpCallOptions): Promise<McpCallToolResult> {
     // A tool `allow` hides is not found without asking the server, whatever its state.
     if (!this.allow.allows(tool)) throw this.toolNotFound(tool);
-    const onProgress = options.onProgress;
-    return this.request(`tools/call ${tool}`, options, async (client, remaining) => {
-      await this.requireTool(tool);
-      const result = await client.callTool({ name: tool, arguments: args ?? {} }, undefined, {
-        timeout: remaining(),
-        ...(options.signal ? { signal: options.signal } : {}),
-        ...(onProgress
-          ? { onprogress: (p: McpCallProgress) => onProgress({ progress: p.progress, ...(p.total !== undefined ? { total: p.total } : {}), ...(p.message !== undefined ? { message: p.message } : {}) }) }
-          : {}),
-      });
-      return result as unknown as McpCallToolResult;
-    }, this.isSafeToRepeat(tool));
+    const progressToken = options.onProgress ? `${this.name}:${++this.progressTokens}` : undefined;
+    if (progressToken !== undefined && options.onProgress) this.progressListeners.set(progressToken, options.onProgress);
+    try {
+      return await this.request(`tools/call ${tool}`, options, async (client, remaining) => {
+        await this.requireTool(tool);
+        const result = await client.callTool({ name: tool, arguments: args ?? {}, ...(progressToken !== undefined ? { _meta: { progressToken } } : {}) }, undefined, {
+          timeout: remaining(),
+          ...(options.signal ? { signal: options.signal } : {}),
+        });
+        return result as unknown as McpCallToolResult;
+      }, this.isSafeToRepeat(tool));
+    } finally {
+      if (progressToken !== undefined) {
+        // A progress received with (just before) the result is still queued: let it reach the listener, before the call resolves.
+        await afterPendingIo();
+        this.progressListeners.delete(progressToken);
+      }
+    }
   }
 
   async listResources(options: McpRequestOptions): Promise<McpResourceList> {
@@ -399,6 +425,8 @@ export class McpServerClient {
     client.onclose = () => {
       if (opened.conn) this.connectionClosed(opened.conn);
     };
+    // Replaces the SDK's own progress dispatch (see `progressListeners`); nothing here asks the SDK for `onprogress`.
+    client.setNotificationHandler(ProgressNotificationSchema, (notification) => this.progressReceived(notification));
     client.setNotificationHandler(ToolListChangedNotificationSchema, () => {
       if (opened.conn && this.current === opened.conn) void this.refreshTools();
     });
@@ -489,6 +517,20 @@ export class McpServerClient {
     const { items, truncated } = await collectPages(page, maxPages);
     if (truncated) this.logger.warn(`MCP server ${this.name}: ${what} stopped after ${maxPages} pages (the server kept giving a next cursor)`);
     return items;
+  }
+
+  private progressReceived(notification: ProgressNotification): void {
+    const { progressToken, progress, total, message } = notification.params;
+    const listener = this.progressListeners.get(progressToken);
+    if (!listener) {
+      this.logger.debug(`MCP server ${this.name} reported progress for a call no longer running (token ${JSON.stringify(progressToken)})`);
+      return;
+    }
+    try {
+      listener({ progress, ...(total !== undefined ? { total } : {}), ...(message !== undefined ? { message } : {}) });
+    } catch (err) {
+      this.logger.warn(`A progress listener of MCP server ${this.name} failed: ${(err as Error).message}`);
+    }
   }
 
   private toolsChanged(): void {
