@@ -53,6 +53,12 @@ const OPENAI_CALL_TIMEOUT_MS = 120_000;
 /** The largest JSON-RPC message /mcp reads: tool arguments may carry a file. */
 const MCP_BODY_LIMIT = "4mb";
 
+/** Every route's first step: security headers, and the request id (the client's when well-formed) in the answer and in the call's meta. */
+function beginEdgeRequest(ctx: Context<unknown, Record<string, unknown>>, _route: unknown, req: CoreRequest, res: ServerResponse): void {
+  applyHeaders(res, API_SECURITY_HEADERS);
+  ctx.meta.requestId = assignRequestId(ctx, req, res);
+}
+
 /** The request id a client sent (when well-formed), else the call's own. */
 function assignRequestId(ctx: Context, req: CoreRequest, res: ServerResponse): string {
   const incoming = req.headers["x-request-id"];
@@ -152,10 +158,7 @@ export default function createApiService(runtime: NodeRuntime): ServiceSchema<Ap
           bodyParsers: { json: { limit: "256kb", strict: false } },
           ...(cors ? { cors } : {}),
           aliases: Object.fromEntries(API_ROUTES.map((route) => [`${route.method} ${route.path}`, route.action])),
-          onBeforeCall(ctx: Context<unknown, Record<string, unknown>>, _route: unknown, req: CoreRequest, res: ServerResponse) {
-            applyHeaders(res, API_SECURITY_HEADERS);
-            ctx.meta.requestId = assignRequestId(ctx, req, res);
-          },
+          onBeforeCall: beginEdgeRequest,
           onAfterCall(this: Self, ctx: Context<unknown, Record<string, unknown>>, _route: unknown, req: CoreRequest, _res: ServerResponse, data: unknown) {
             if (req.$apiRoute?.successStatus) ctx.meta.$statusCode = req.$apiRoute.successStatus;
             // A 201 says where the new resource is (moleculer-web warns without it).
@@ -174,10 +177,7 @@ export default function createApiService(runtime: NodeRuntime): ServiceSchema<Ap
           callOptions: { timeout: OPENAI_CALL_TIMEOUT_MS },
           ...(cors ? { cors } : {}),
           aliases: { "POST chat/completions": "openai.chatCompletions", "GET models": "openai.models" },
-          onBeforeCall(ctx: Context<unknown, Record<string, unknown>>, _route: unknown, req: CoreRequest, res: ServerResponse) {
-            applyHeaders(res, API_SECURITY_HEADERS);
-            ctx.meta.requestId = assignRequestId(ctx, req, res);
-          },
+          onBeforeCall: beginEdgeRequest,
           onAfterCall(this: Self, _ctx: Context, _route: unknown, req: CoreRequest, _res: ServerResponse, data: unknown) {
             record.call(this, req, "ok");
             return data;
@@ -196,10 +196,7 @@ export default function createApiService(runtime: NodeRuntime): ServiceSchema<Ap
           bodyParsers: { json: { limit: MCP_BODY_LIMIT, strict: false } },
           ...(mcpCors ? { cors: mcpCors } : {}),
           aliases: { "POST /": serveMcp, "GET /": serveMcp, "DELETE /": serveMcp },
-          onBeforeCall(ctx: Context, _route: unknown, req: CoreRequest, res: ServerResponse) {
-            applyHeaders(res, API_SECURITY_HEADERS);
-            assignRequestId(ctx, req, res);
-          },
+          onBeforeCall: beginEdgeRequest,
         },
         {
           path: "/api",
@@ -224,20 +221,14 @@ export default function createApiService(runtime: NodeRuntime): ServiceSchema<Ap
               res.end(asset.body);
             },
           },
-          onBeforeCall(ctx: Context, _route: unknown, req: CoreRequest, res: ServerResponse) {
-            applyHeaders(res, API_SECURITY_HEADERS);
-            assignRequestId(ctx, req, res);
-          },
+          onBeforeCall: beginEdgeRequest,
         },
         {
           path: "/health",
           mappingPolicy: "restrict",
           bodyParsers: false,
           aliases: { "GET live": "api.live", "GET ready": "api.ready" },
-          onBeforeCall(ctx: Context, _route: unknown, req: CoreRequest, res: ServerResponse) {
-            applyHeaders(res, API_SECURITY_HEADERS);
-            assignRequestId(ctx, req, res);
-          },
+          onBeforeCall: beginEdgeRequest,
         },
       ],
       // Every error leaves as { error: { code, message, details?, requestId } }, never a stack trace.
