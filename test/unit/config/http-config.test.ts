@@ -2,17 +2,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { loadConfig } from "../../../config";
-import { ConfigError } from "../../../lib/errors";
-
-function configError(env: Record<string, string | undefined>): ConfigError {
-  try {
-    loadConfig(env);
-  } catch (err) {
-    if (err instanceof ConfigError) return err;
-    throw err;
-  }
-  throw new Error("expected a ConfigError");
-}
+import { configError } from "../../helpers/config-error";
 
 describe("loadConfig: HTTP edge settings", () => {
   it("trusts no proxy and sends no CORS headers by default", () => {

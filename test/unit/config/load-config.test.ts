@@ -3,17 +3,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import fc from "fast-check";
 import { DEFAULT_JWT_SECRET, loadConfig } from "../../../config";
-import { ConfigError } from "../../../lib/errors";
-
-function configError(env: Record<string, string | undefined>): ConfigError {
-  try {
-    loadConfig(env);
-  } catch (err) {
-    if (err instanceof ConfigError) return err;
-    throw err;
-  }
-  throw new Error("expected a ConfigError");
-}
+import { configError } from "../../helpers/config-error";
 
 function fileWith(name: string, text: string): string {
   const dir = mkdtempSync(join(tmpdir(), "core-config-"));

@@ -1,17 +1,12 @@
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import fc from "fast-check";
 import { AuditLog, auditHash, GENESIS_HASH, recordFromRow, verifyAuditLog, type AuditEntry, type AuditRow } from "../../../../lib/audit";
 import { ValidationError } from "../../../../lib/errors";
-import { silentLogger } from "../../../../lib/logger";
 import { REDACTED } from "../../../../lib/security/redact";
-import { MIGRATIONS, migrate, PgliteStore, PostgresStore, type Store } from "../../../../lib/store";
-import { testSchema, type TestSchema } from "../../../helpers/pg-schema";
+import { MIGRATIONS, migrate, type Store } from "../../../../lib/store";
+import { testStores } from "../../../helpers/test-stores";
 
-const schemas: TestSchema[] = [];
-const dirs: string[] = [];
-const stores: Store[] = [];
+const stores = testStores("audit");
+afterAll(() => stores.closeAll());
 
 /** A store, and for PostgreSQL a way to open a second one on the same schema: another node. */
 interface Opened {
@@ -20,29 +15,13 @@ interface Opened {
 }
 
 async function postgres(): Promise<Opened> {
-  const s = testSchema("audit");
-  schemas.push(s);
-  const open = async () => {
-    const store = await PostgresStore.open({ url: s.url, schema: s.schema, logger: silentLogger });
-    stores.push(store);
-    return store;
-  };
-  return { store: await open(), anotherNode: open };
+  const s = stores.schema();
+  return { store: await stores.postgres(s), anotherNode: () => stores.postgres(s) };
 }
 
 async function pglite(): Promise<Opened> {
-  const dir = mkdtempSync(join(tmpdir(), "core-audit-"));
-  dirs.push(dir);
-  const store = await PgliteStore.open({ dataDir: dir, schema: "public", command: "test" });
-  stores.push(store);
-  return { store };
+  return { store: await stores.pglite() };
 }
-
-afterAll(async () => {
-  await Promise.all(stores.map((s) => s.close().catch(() => undefined)));
-  await Promise.all(schemas.map((s) => s.drop()));
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-});
 
 const entry = (i: number, extra: Partial<AuditEntry> = {}): AuditEntry => ({
   principal: `user:u${i % 3}`,

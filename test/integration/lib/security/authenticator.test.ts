@@ -1,6 +1,3 @@
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import {
   AccessTokenExpiredError,
   AccountDisabledError,
@@ -17,37 +14,13 @@ import {
   RefreshTokenReusedError,
   ValidationError,
 } from "../../../../lib/errors";
-import { silentLogger } from "../../../../lib/logger";
 import { Authenticator, type AuthenticatorOptions } from "../../../../lib/security/authenticator";
 import { PasswordHasher } from "../../../../lib/security/password-hasher";
-import { MIGRATIONS, migrate, PgliteStore, PostgresStore, type Store } from "../../../../lib/store";
-import { testSchema, type TestSchema } from "../../../helpers/pg-schema";
+import { MIGRATIONS, migrate, type Store } from "../../../../lib/store";
+import { testStores } from "../../../helpers/test-stores";
 
-const schemas: TestSchema[] = [];
-const dirs: string[] = [];
-const stores: Store[] = [];
-
-async function postgres(): Promise<Store> {
-  const s = testSchema("authenticator");
-  schemas.push(s);
-  const store = await PostgresStore.open({ url: s.url, schema: s.schema, logger: silentLogger });
-  stores.push(store);
-  return store;
-}
-
-async function pglite(): Promise<Store> {
-  const dir = mkdtempSync(join(tmpdir(), "core-auth-"));
-  dirs.push(dir);
-  const store = await PgliteStore.open({ dataDir: dir, schema: "public", command: "test" });
-  stores.push(store);
-  return store;
-}
-
-afterAll(async () => {
-  await Promise.all(stores.map((s) => s.close().catch(() => undefined)));
-  await Promise.all(schemas.map((s) => s.drop()));
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-});
+const stores = testStores("authenticator");
+afterAll(() => stores.closeAll());
 
 const secret = "an-integration-test-secret-of-more-than-32-bytes";
 const password = "correct horse battery staple";
@@ -64,10 +37,7 @@ async function refused(p: Promise<unknown>, cls: typeof CoreError): Promise<Core
   return err as CoreError;
 }
 
-describe.each([
-  ["PostgreSQL", postgres],
-  ["PGlite", pglite],
-])("Authenticator on %s", (_name, open) => {
+describe.each(stores.backends)("Authenticator on %s", (_name, open) => {
   let store: Store;
   const clock = { now: t0 };
   let auth: Authenticator;

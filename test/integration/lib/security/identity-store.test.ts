@@ -1,46 +1,16 @@
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { ConflictError, NotFoundError } from "../../../../lib/errors";
-import { silentLogger } from "../../../../lib/logger";
 import { hashApiKey } from "../../../../lib/security/api-keys";
 import { IdentityStore } from "../../../../lib/security/identity-store";
 import { generateRefreshToken } from "../../../../lib/security/refresh-token";
-import { MIGRATIONS, migrate, PgliteStore, PostgresStore, type Store } from "../../../../lib/store";
-import { testSchema, type TestSchema } from "../../../helpers/pg-schema";
+import { MIGRATIONS, migrate, type Store } from "../../../../lib/store";
+import { testStores } from "../../../helpers/test-stores";
 
-const schemas: TestSchema[] = [];
-const dirs: string[] = [];
-const stores: Store[] = [];
-
-async function postgres(): Promise<Store> {
-  const s = testSchema("identity_store");
-  schemas.push(s);
-  const store = await PostgresStore.open({ url: s.url, schema: s.schema, logger: silentLogger });
-  stores.push(store);
-  return store;
-}
-
-async function pglite(): Promise<Store> {
-  const dir = mkdtempSync(join(tmpdir(), "core-identity-"));
-  dirs.push(dir);
-  const store = await PgliteStore.open({ dataDir: dir, schema: "public", command: "test" });
-  stores.push(store);
-  return store;
-}
-
-afterAll(async () => {
-  await Promise.all(stores.map((s) => s.close().catch(() => undefined)));
-  await Promise.all(schemas.map((s) => s.drop()));
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-});
+const stores = testStores("identity_store");
+afterAll(() => stores.closeAll());
 
 const t0 = Date.UTC(2026, 0, 1, 12);
 
-describe.each([
-  ["PostgreSQL", postgres],
-  ["PGlite", pglite],
-])("IdentityStore on %s", (_name, open) => {
+describe.each(stores.backends)("IdentityStore on %s", (_name, open) => {
   let store: Store;
   const clock = { now: t0 };
   let ids: IdentityStore;

@@ -1,36 +1,10 @@
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { MigrationError, UnavailableError } from "../../../../lib/errors";
 import { silentLogger } from "../../../../lib/logger";
-import { MIGRATIONS, migrate, MIGRATIONS_TABLE, PgliteStore, PostgresStore, schemaVersion, type Migration, type Store } from "../../../../lib/store";
-import { testSchema, type TestSchema } from "../../../helpers/pg-schema";
+import { MIGRATIONS, migrate, MIGRATIONS_TABLE, PostgresStore, schemaVersion, type Migration, type Store } from "../../../../lib/store";
+import { testStores } from "../../../helpers/test-stores";
 
-const schemas: TestSchema[] = [];
-const dirs: string[] = [];
-const stores: Store[] = [];
-
-async function postgres(): Promise<Store> {
-  const s = testSchema("store");
-  schemas.push(s);
-  const store = await PostgresStore.open({ url: s.url, schema: s.schema, logger: silentLogger });
-  stores.push(store);
-  return store;
-}
-
-async function pglite(): Promise<Store> {
-  const dir = mkdtempSync(join(tmpdir(), "core-pglite-"));
-  dirs.push(dir);
-  const store = await PgliteStore.open({ dataDir: dir, schema: "public", command: "test" });
-  stores.push(store);
-  return store;
-}
-
-afterAll(async () => {
-  await Promise.all(stores.map((s) => s.close().catch(() => undefined)));
-  await Promise.all(schemas.map((s) => s.drop()));
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-});
+const stores = testStores("store");
+afterAll(() => stores.closeAll());
 
 /** The user tables and their columns, as the information schema sees them. */
 async function shape(store: Store): Promise<string[]> {
@@ -40,10 +14,7 @@ async function shape(store: Store): Promise<string[]> {
   return res.rows.map((r) => `${r.table_name}.${r.column_name}:${r.data_type}`);
 }
 
-describe.each([
-  ["PostgreSQL", postgres],
-  ["PGlite", pglite],
-])("%s store", (_name, open) => {
+describe.each(stores.backends)("%s store", (_name, open) => {
   let store: Store;
   beforeAll(async () => {
     store = await open();
@@ -107,7 +78,7 @@ describe.each([
 
 describe("both backends", () => {
   it("reach the same schema version with the same tables and columns", async () => {
-    const [pg, lite] = await Promise.all([postgres(), pglite()]);
+    const [pg, lite] = await Promise.all([stores.postgres(), stores.pglite()]);
     await migrate(pg, MIGRATIONS);
     await migrate(lite, MIGRATIONS);
     expect(await schemaVersion(pg)).toBe(await schemaVersion(lite));
@@ -118,12 +89,8 @@ describe("both backends", () => {
   });
 
   it("PostgreSQL: nodes migrating at once apply each migration once", async () => {
-    const s = testSchema("race");
-    schemas.push(s);
-    const racers = await Promise.all(
-      [1, 2, 3].map(() => PostgresStore.open({ url: s.url, schema: s.schema, logger: silentLogger, poolSize: 2 })),
-    );
-    stores.push(...racers);
+    const s = stores.schema("race");
+    const racers = await Promise.all([1, 2, 3].map(() => stores.postgres(s, { poolSize: 2 })));
     const results = await Promise.all(racers.map((r) => migrate(r, MIGRATIONS)));
     expect(results.map((r) => r.applied.length).sort()).toEqual([0, 0, MIGRATIONS.length]);
     const rows = await racers[0]!.query(`SELECT version FROM ${MIGRATIONS_TABLE}`);

@@ -6,24 +6,11 @@ import type { ExpertAnswer } from "../../../../lib/circle/expert-answer";
 import { consensusReference } from "../../../../lib/consensus";
 import { PriceTable } from "../../../../lib/costs/price-table";
 import { CoreError, ProviderUnavailableError, ValidationError } from "../../../../lib/errors";
+import { expertAnswer } from "../../../helpers/expert-answer";
 
 const expert = (id: string, weight = 1): ExpertConfig => ({ id, provider: "openai", model: `model-${id}`, weight, fallback: [] });
 
-function answer(expertId: string, text: string, cost = 0.01): ExpertAnswer {
-  return {
-    expertId,
-    answeredBy: expertId,
-    provider: "openai",
-    model: `model-${expertId}`,
-    text,
-    usage: { inputTokens: 100, outputTokens: 50 },
-    costUsd: cost,
-    priced: true,
-    attempts: 1,
-    latencyMs: 5,
-    finishReason: "stop",
-  };
-}
+const answer = (expertId: string, text: string): ExpertAnswer => expertAnswer(expertId, text, { usage: { inputTokens: 100, outputTokens: 50 }, costUsd: 0.01 });
 
 function deps(texts: Record<string, string | Error>, overrides: Partial<ConsultDeps> = {}) {
   const saved: Consultation[] = [];

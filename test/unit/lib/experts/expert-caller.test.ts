@@ -1,8 +1,7 @@
 import type { ExpertConfig } from "../../../../config/file-schema";
-import { PriceTable } from "../../../../lib/costs/price-table";
-import { ExpertCaller } from "../../../../lib/experts/expert-caller";
-import { createProviderClient } from "../../../../lib/providers/create-provider-client";
+import type { ExpertCallerOptions } from "../../../../lib/experts/expert-caller";
 import { startProviderStub, type ProviderStub } from "../../../helpers/provider-stubs";
+import { testExpertCaller } from "../../../helpers/test-expert-caller";
 
 /** One expert's calls through its real provider client, against a stub that speaks the provider's protocol. */
 
@@ -13,15 +12,9 @@ beforeAll(async () => {
 afterAll(() => stub.close());
 beforeEach(() => stub.reset());
 
-function caller(overrides: Partial<ConstructorParameters<typeof ExpertCaller>[0]> = {}) {
+function caller(overrides: Partial<ExpertCallerOptions> = {}) {
   const expert: ExpertConfig = { id: "gpt", provider: "openai", model: "gpt-4o", baseUrl: stub.baseUrl("openai"), weight: 1, fallback: [], price: { inputPerMTok: 2.5, outputPerMTok: 10 } };
-  return new ExpertCaller({
-    expert,
-    client: createProviderClient(expert, { OPENAI_API_KEY: "k" }),
-    prices: new PriceTable({}),
-    retry: { backoff: { initialMs: 10, maxMs: 20, factor: 2 } },
-    ...overrides,
-  });
+  return testExpertCaller(expert, { OPENAI_API_KEY: "k" }, overrides);
 }
 
 const ask = { messages: [{ role: "user" as const, content: "What is two plus two?" }] };

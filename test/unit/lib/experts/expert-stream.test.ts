@@ -1,11 +1,10 @@
 import { Readable } from "node:stream";
 import type { ExpertConfig } from "../../../../config/file-schema";
-import { PriceTable } from "../../../../lib/costs/price-table";
 import { ProviderUnavailableError } from "../../../../lib/errors";
-import { ExpertCaller } from "../../../../lib/experts/expert-caller";
+import type { ExpertCallerOptions } from "../../../../lib/experts/expert-caller";
 import { errorChunk, readExpertStream, type ExpertStreamEvent } from "../../../../lib/experts/expert-stream";
-import { createProviderClient } from "../../../../lib/providers/create-provider-client";
 import { startProviderStub, type ProviderStub } from "../../../helpers/provider-stubs";
+import { testExpertCaller } from "../../../helpers/test-expert-caller";
 
 /** ExpertCaller.stream through its real provider client against the stub, and the reader of what `expert.<id>.stream` sends. */
 
@@ -16,15 +15,9 @@ beforeAll(async () => {
 afterAll(() => stub.close());
 beforeEach(() => stub.reset());
 
-function caller(overrides: Partial<ConstructorParameters<typeof ExpertCaller>[0]> = {}) {
+function caller(overrides: Partial<ExpertCallerOptions> = {}) {
   const expert: ExpertConfig = { id: "claude", provider: "anthropic", model: "claude-x", baseUrl: stub.baseUrl("anthropic"), weight: 1, fallback: [], price: { inputPerMTok: 3, outputPerMTok: 15 } };
-  return new ExpertCaller({
-    expert,
-    client: createProviderClient(expert, { ANTHROPIC_API_KEY: "k" }),
-    prices: new PriceTable({}),
-    retry: { backoff: { initialMs: 10, maxMs: 20, factor: 2 } },
-    ...overrides,
-  });
+  return testExpertCaller(expert, { ANTHROPIC_API_KEY: "k" }, overrides);
 }
 
 const ask = { messages: [{ role: "user" as const, content: "What is two plus two?" }] };

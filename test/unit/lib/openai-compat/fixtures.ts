@@ -1,28 +1,11 @@
 import type { Consultation } from "../../../../lib/circle/consultation";
-import type { ExpertAnswer } from "../../../../lib/circle/expert-answer";
 import { consensusReference } from "../../../../lib/consensus";
-
-export function answer(expertId: string, text: string, overrides: Partial<ExpertAnswer> = {}): ExpertAnswer {
-  return {
-    expertId,
-    answeredBy: expertId,
-    provider: "openai",
-    model: `model-${expertId}`,
-    text,
-    usage: { inputTokens: 100, outputTokens: 20 },
-    costUsd: 0.001,
-    priced: true,
-    attempts: 1,
-    latencyMs: 5,
-    finishReason: "stop",
-    ...overrides,
-  };
-}
+import { expertAnswer } from "../../../helpers/expert-answer";
 
 /** A completed consult of `a` and `b` answering, `c` failed. */
 export function consultation(): Consultation {
-  const a = answer("a", "Paris is the capital of France. Final answer: Paris");
-  const b = answer("b", "The capital of France is Paris. Final answer: Paris", { finishReason: "length" });
+  const a = expertAnswer("a", "Paris is the capital of France. Final answer: Paris");
+  const b = expertAnswer("b", "The capital of France is Paris. Final answer: Paris", { finishReason: "length" });
   return {
     id: "6f1c2f7e-0000-4000-8000-000000000001",
     principal: "u",

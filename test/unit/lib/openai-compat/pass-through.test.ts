@@ -7,8 +7,8 @@ import { PriceTable } from "../../../../lib/costs/price-table";
 import { ProviderRateLimitedError, ProviderUnavailableError } from "../../../../lib/errors";
 import type { ExpertStreamEvent } from "../../../../lib/experts/expert-stream";
 import { PassThrough, type PassThroughDeps, type PassThroughEvent } from "../../../../lib/openai-compat/pass-through";
+import { expertAnswer } from "../../../helpers/expert-answer";
 import { later } from "../../../helpers/wait";
-import { answer } from "./fixtures";
 
 const PRICE = { inputPerMTok: 1_000, outputPerMTok: 1_000 };
 const gpt: ExpertConfig = { id: "gpt", provider: "openai", model: "gpt-4o", weight: 1, fallback: [], price: PRICE, maxTokens: 100 };
@@ -51,7 +51,7 @@ async function read(events: AsyncIterable<PassThroughEvent>): Promise<PassThroug
   return out;
 }
 
-const { text: _t, ...streamed } = answer("gpt", "Paris.", { costUsd: 0.05 });
+const { text: _t, ...streamed } = expertAnswer("gpt", "Paris.", { costUsd: 0.05 });
 
 describe("PassThrough: one expert, accounted as a consult of one", () => {
   it("asks the expert the conversation as it is and records a completed consultation with its usage, budget settled to the cost", async () => {
@@ -59,7 +59,7 @@ describe("PassThrough: one expert, accounted as a consult of one", () => {
     let asked: unknown;
     const c = await runner.ask({ expertId: "gpt", messages, principal: U, maxTokens: 50 }, async (q) => {
       asked = q;
-      return answer("gpt", "Paris.", { costUsd: 0.05 });
+      return expertAnswer("gpt", "Paris.", { costUsd: 0.05 });
     });
     expect(asked).toEqual({ messages, maxTokens: 50 });
     expect(c).toMatchObject({
