@@ -3,6 +3,7 @@ import { runActorCpuBenchmark } from "./actor-cpu";
 import { runConsensusBenchmark } from "./consensus";
 import { runConsultBenchmark } from "./consult";
 import { runGatewayBenchmark } from "./gateway";
+import { runMcpBenchmark } from "./mcp";
 import { runSerializerBenchmark } from "./serializers";
 
 /** `npm run bench`: every benchmark, each writing benchmarks/results/<name>.json and .md. */
@@ -13,6 +14,7 @@ const BENCHMARKS: Record<string, () => Promise<void>> = {
   consensus: runConsensusBenchmark,
   consult: runConsultBenchmark,
   gateway: runGatewayBenchmark,
+  mcp: runMcpBenchmark,
 };
 
 async function main(): Promise<void> {
