@@ -27,8 +27,10 @@ export class WriteBehindConsultations implements Consultations {
   ) {}
 
   save(consultation: Consultation): Promise<void> {
-    const write = this.store
-      .save(consultation)
+    // Started on the next turn of the event loop: PGlite runs the statement on this thread, and the
+    // answer (resolved in this turn's microtasks) should leave before it, not after.
+    const write = new Promise<void>((resolve) => setImmediate(resolve))
+      .then(() => this.store.save(consultation))
       .catch((err: unknown) => this.onFailure(consultation.id, err))
       .finally(() => this.pending.delete(consultation.id));
     this.pending.set(consultation.id, write);

@@ -19,6 +19,8 @@ function slowStore() {
 }
 
 const consultation = (id: string, costUsd = 1) => ({ id, costUsd }) as Consultation;
+/** Writes start on the next turn of the event loop (after the answer has left). */
+const nextTurn = () => new Promise((r) => setImmediate(r));
 const settled = async (p: Promise<unknown>) => {
   let done = false;
   void p.then(() => (done = true), () => (done = true));
@@ -32,6 +34,8 @@ describe("WriteBehindConsultations", () => {
     const wb = new WriteBehindConsultations(store, () => undefined);
     await wb.save(consultation("a"));
     expect(wb.inFlight).toBe(1);
+    expect(gates).toHaveLength(0);
+    await nextTurn();
     const read = wb.get("a");
     expect(await settled(read)).toBe(false);
     gates[0]!.release();
@@ -44,6 +48,7 @@ describe("WriteBehindConsultations", () => {
     const wb = new WriteBehindConsultations(store, () => undefined);
     await wb.save(consultation("a", 2));
     await wb.save(consultation("b", 3));
+    await nextTurn();
     const spent = wb.spentSince("p", new Date(0));
     const listed = wb.list({}, 10);
     const flushed = wb.flush();
@@ -60,6 +65,7 @@ describe("WriteBehindConsultations", () => {
     const failures: string[] = [];
     const wb = new WriteBehindConsultations(store, (id, err) => failures.push(`${id}: ${(err as Error).message}`));
     await wb.save(consultation("a"));
+    await nextTurn();
     const read = wb.get("a");
     gates[0]!.fail(new Error("disk full"));
     expect(await read).toBeUndefined();
