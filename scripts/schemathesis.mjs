@@ -114,7 +114,7 @@ async function post(url, body, headers = {}) {
 
 function schemathesis(schemaUrl, args) {
   return new Promise((resolve) => {
-    const child = spawn(st, ["run", schemaUrl, ...args, ...extraArgs], {
+    const child = spawn(st, ["--config-file", join(root, "scripts", "schemathesis.toml"), "run", schemaUrl, ...args, ...extraArgs], {
       stdio: "inherit",
       env: { ...process.env, SCHEMATHESIS_HOOKS: "schemathesis_hooks", PYTHONPATH: join(root, "scripts"), PYTHONDONTWRITEBYTECODE: "1" },
     });
