@@ -3,10 +3,10 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { randomBytes } from "node:crypto";
-import { Client } from "pg";
 import type { Consultation } from "../lib/circle/consultation";
 import { startNode, type CoreNode } from "../node";
 import { QUESTION } from "./consult-provider";
+import { dropSchema } from "./bench-cleanup";
 import { newReport, saveReport, type Row } from "./report";
 
 /**
@@ -226,13 +226,7 @@ export async function runConsultBenchmark(): Promise<void> {
     for (const node of nodes.reverse()) await node.stop().catch((err: unknown) => console.error(err));
     await stopChild(providers.child);
     rmSync(dir, { recursive: true, force: true });
-    const pg = new Client({ connectionString: databaseUrl });
-    await pg.connect();
-    try {
-      await pg.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
-    } finally {
-      await pg.end();
-    }
+    await dropSchema(databaseUrl, schema);
   }
 
   report.tables.push({ title: `circle.consult: ${LATENCIES_MS.length} experts, the slowest answering in ${SLOWEST_MS} ms`, rows });

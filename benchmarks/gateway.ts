@@ -1,12 +1,11 @@
 import autocannon from "autocannon";
-import Redis from "ioredis";
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
-import { Client } from "pg";
 import { BARE_PRINCIPAL, type ServerReady } from "./gateway-server";
+import { cleanRedis, dropSchema } from "./bench-cleanup";
 import { newReport, saveReport, type Row } from "./report";
 
 /**
@@ -153,30 +152,6 @@ async function drive(target: Target, connections: number, seconds: number): Prom
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
-async function cleanRedis(url: string, prefix: string): Promise<void> {
-  const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1 });
-  await redis.connect();
-  try {
-    let cursor = "0";
-    do {
-      const [next, keys] = await redis.scan(cursor, "MATCH", `${prefix}*`, "COUNT", 500);
-      cursor = next;
-      if (keys.length) await redis.del(...keys);
-    } while (cursor !== "0");
-  } finally {
-    redis.disconnect();
-  }
-}
-
-async function dropSchema(databaseUrl: string, schema: string): Promise<void> {
-  const pg = new Client({ connectionString: databaseUrl });
-  await pg.connect();
-  try {
-    await pg.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
-  } finally {
-    await pg.end();
-  }
-}
 
 /**
  * CORE set up otherwise, to see what a part of the pipeline costs; run beside

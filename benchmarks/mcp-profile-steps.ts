@@ -1,4 +1,5 @@
 import { readFileSync } from "node:fs";
+import type { CpuProfile } from "./cpu-profile";
 
 /**
  * Where a CORE node's time per MCP tool call goes, by step of the call, from
@@ -13,17 +14,6 @@ import { readFileSync } from "node:fs";
  * causes. µs are of the main thread, per call answered.
  */
 
-interface ProfileNode {
-  id: number;
-  callFrame: { functionName: string; url: string; lineNumber: number };
-  children?: number[];
-}
-
-interface CpuProfile {
-  nodes: ProfileNode[];
-  samples: number[];
-  timeDeltas: number[];
-}
 
 /** The steps of a call through CORE, by the files their frames come from; the first that matches wins. */
 const STEPS: Array<[string, RegExp]> = [

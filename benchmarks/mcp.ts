@@ -9,10 +9,9 @@ import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/
 import { ToolListChangedNotificationSchema, type CallToolResult, type Tool } from "@modelcontextprotocol/sdk/types.js";
 import { Client as PgClient } from "pg";
 import { packageInfo } from "../lib/package-info";
+import { cleanRedis, dropSchema } from "./bench-cleanup";
 import {
-  cleanRedis,
   cpuTimeUs,
-  dropSchema,
   freePort,
   median,
   quantile,
