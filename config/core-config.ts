@@ -10,6 +10,8 @@ export interface CoreConfig {
   env: "development" | "production";
   configFile: string | undefined;
   namespace: string;
+  /** First token of the NATS subjects other systems use (`core.v1.consult`, `core.jobs.>`, `core.events.>`); tests isolate themselves with their own. */
+  subjectPrefix: string;
   nodeId: string;
   host: string;
   apiPort: number;

@@ -114,6 +114,10 @@ export const envSchema = z.object({
   CORE_ENV: z.enum(["development", "production"]).default("development"),
   CORE_CONFIG: z.string().optional(),
   CORE_NAMESPACE: identifier.default("core"),
+  CORE_SUBJECT_PREFIX: z
+    .string()
+    .regex(/^[a-z][a-z0-9_-]{0,31}$/, { error: "1-32 lowercase letters, digits, '_' or '-', starting with a letter" })
+    .default("core"),
   CORE_NODE_ID: identifier.optional(),
   CORE_HOST: z.string().min(1).default("127.0.0.1"),
   CORE_API_PORT: port("3000"),

@@ -108,6 +108,7 @@ export function loadConfig(rawEnv: Env = process.env): CoreConfig {
     env: e.CORE_ENV,
     configFile: configPath,
     namespace: e.CORE_NAMESPACE,
+    subjectPrefix: e.CORE_SUBJECT_PREFIX,
     nodeId: e.CORE_NODE_ID ?? `${hostname().toLowerCase().replace(/[^a-z0-9_.-]/g, "-")}-${process.pid}`,
     host: e.CORE_HOST,
     apiPort: e.CORE_API_PORT,
