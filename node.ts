@@ -6,6 +6,7 @@ import { isActorDefinition, type ActorDefinition } from "./actors/actor-spec";
 import type { Logger } from "./lib/logger";
 import { loadConfig, type CoreConfig, type Env } from "./config";
 import { ConfigError, describeError } from "./lib/errors";
+import { AuditQueue } from "./lib/audit";
 import { MIGRATIONS, migrate, openStore, redactUrl, schemaVersion, type Store } from "./lib/store";
 import { describeNatsUrl, waitForNats } from "./lib/transport/wait-for-nats";
 import { createBrokerOptions } from "./moleculer.config";
@@ -142,7 +143,14 @@ export async function startNode(options: StartNodeOptions = {}): Promise<CoreNod
   // The store closes with the broker, however the broker is stopped (signal, REPL `quit`, node.stop()).
   brokerOptions.middlewares = [
     ...(brokerOptions.middlewares ?? []),
-    { name: "StoreLifecycle", stopped: async () => Promise.all([store?.close(), shared?.close()]).then(() => undefined) },
+    {
+      name: "StoreLifecycle",
+      stopped: async () => {
+        // The edges' audit rows still queued go in before the store closes.
+        await AuditQueue.flush(store);
+        await Promise.all([store?.close(), shared?.close()]);
+      },
+    },
     // First to stop (hooks run in reverse): admin commands in flight finish before the drain.
     { name: "ControlSocket", stopping: async () => control?.close() },
   ];
@@ -189,6 +197,7 @@ export async function startNode(options: StartNodeOptions = {}): Promise<CoreNod
       } else {
         version = await schemaVersion(store);
       }
+      AuditQueue.of(store, (err, rows) => logger.error(`${rows} audit row${rows === 1 ? "" : "s"} not written: ${err.message}`));
     }
     if (specs.length > 0) shared = config.redis ? new RedisSharedStore(config.redis.url, config.redis.prefix, logger) : new MemorySharedStore();
     // Product actors are made once the store is open (some keep their data there), before anything starts.

@@ -1,6 +1,5 @@
-import type { AuditLog, AuditOutcome } from "../lib/audit";
+import { AuditQueue, type AuditLog, type AuditOutcome } from "../lib/audit";
 import type { CoreError } from "../lib/errors";
-import type { Logger } from "../lib/logger";
 
 /** How a refused or failed request is recorded. */
 export function outcomeOf(err: CoreError): AuditOutcome {
@@ -19,28 +18,31 @@ export interface EdgeCall {
 
 /**
  * Writes the audit rows of calls that come in through an edge (REST, the
- * OpenAI endpoint; NATS and MCP later) for the actions worth auditing. Not
- * awaited: the answer does not wait for its row; a row that cannot be written
- * is logged, and the request is not failed for it after the fact.
+ * OpenAI endpoint, NATS, MCP) for the actions worth auditing. Not awaited:
+ * the answer does not wait for its row; rows go through the store's
+ * AuditQueue, written in batches, and one that cannot be written is logged by
+ * the node (the request is not failed for it after the fact).
  */
 export class EdgeAuditor {
-  constructor(
-    private readonly log: AuditLog,
-    private readonly actions: ReadonlySet<string>,
-  ) {}
+  private readonly queue: AuditQueue;
 
-  record(call: EdgeCall, logger: Logger): void {
+  constructor(
+    log: AuditLog,
+    private readonly actions: ReadonlySet<string>,
+  ) {
+    this.queue = AuditQueue.of(log.store);
+  }
+
+  record(call: EdgeCall): void {
     if (!this.actions.has(call.action)) return;
-    this.log
-      .append({
-        principal: call.principal ?? "anonymous",
-        action: call.action,
-        target: call.target,
-        source: call.source ?? null,
-        outcome: call.outcome,
-        requestId: call.requestId ?? null,
-        details: call.error ? { error: call.error.code } : {},
-      })
-      .catch((err: unknown) => logger.error(`Audit row for ${call.action} not written: ${(err as Error).message}`));
+    this.queue.enqueue({
+      principal: call.principal ?? "anonymous",
+      action: call.action,
+      target: call.target,
+      source: call.source ?? null,
+      outcome: call.outcome,
+      requestId: call.requestId ?? null,
+      details: call.error ? { error: call.error.code } : {},
+    });
   }
 }

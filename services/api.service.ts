@@ -126,18 +126,15 @@ export default function createApiService(runtime: NodeRuntime): ServiceSchema<Ap
     const action = req.$auditedAction;
     if (!auditor || !action) return;
     const params = (req.$params ?? {}) as Record<string, unknown>;
-    auditor.record(
-      {
-        action,
-        principal: (req.$ctx?.meta.principal as { id?: string } | undefined)?.id,
-        target: typeof params.actor === "string" ? params.actor : null,
-        source: req.$clientAddress,
-        requestId: req.$requestId,
-        outcome,
-        error,
-      },
-      this.logger,
-    );
+    auditor.record({
+      action,
+      principal: (req.$ctx?.meta.principal as { id?: string } | undefined)?.id,
+      target: typeof params.actor === "string" ? params.actor : null,
+      source: req.$clientAddress,
+      requestId: req.$requestId,
+      outcome,
+      error,
+    });
   }
 
   return {

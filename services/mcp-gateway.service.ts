@@ -179,7 +179,7 @@ export default function createMcpGatewayService(runtime: NodeRuntime): ServiceSc
         policy,
         limiter,
         logger,
-        audit: (entry) => auditor?.record({ action: "mcp.call", ...entry }, logger),
+        audit: (entry) => auditor?.record({ action: "mcp.call", ...entry }),
       });
       // Front-ends on other nodes (`core mcp`) re-list when told.
       gateway.onToolsChanged(() => void broker.broadcast(MCP_CATALOGUE_CHANGED_EVENT, {}));

@@ -52,7 +52,7 @@ function storableFields(entry: AuditEntry): StorableFields {
 export class AuditLog {
   private readonly lockKey: string;
 
-  constructor(private readonly store: Store) {
+  constructor(readonly store: Store) {
     this.lockKey = auditLockKey(store.schema);
   }
 
@@ -63,7 +63,19 @@ export class AuditLog {
    */
   async append(entry: AuditEntry): Promise<AuditRecord> {
     const fields = storableFields(entry);
-    return this.store.transaction((tx) => this.insertNext(tx, fields, entry.at));
+    return this.store.transaction(async (tx) => (await this.insertNext(tx, [{ fields, at: entry.at }]))[0]!);
+  }
+
+  /**
+   * Stores several entries in one transaction, in order, as consecutive rows:
+   * one lock, one read of the chain's end and one INSERT however many there
+   * are (AuditQueue groups the edge's rows this way). An invalid entry fails
+   * the whole batch before anything is written.
+   */
+  async appendMany(entries: readonly AuditEntry[]): Promise<AuditRecord[]> {
+    if (entries.length === 0) return [];
+    const rows = entries.map((entry) => ({ fields: storableFields(entry), at: entry.at }));
+    return this.store.transaction((tx) => this.insertNext(tx, rows));
   }
 
   /**
@@ -72,24 +84,33 @@ export class AuditLog {
    * The append lock is then held until that transaction ends: keep it short.
    */
   async appendWithin(tx: Queryable, entry: AuditEntry): Promise<AuditRecord> {
-    return this.insertNext(tx, storableFields(entry), entry.at);
+    return (await this.insertNext(tx, [{ fields: storableFields(entry), at: entry.at }]))[0]!;
   }
 
-  private async insertNext(tx: Queryable, fields: StorableFields, at: Date | undefined): Promise<AuditRecord> {
+  private async insertNext(tx: Queryable, rows: ReadonlyArray<{ fields: StorableFields; at: Date | undefined }>): Promise<AuditRecord[]> {
     // A statement of its own: under READ COMMITTED the next statement then
     // takes its snapshot after the lock is held and sees the previous
     // holder's row. (In one statement the snapshot would predate the lock.)
     await tx.query("SELECT pg_advisory_xact_lock($1::bigint)", [this.lockKey]);
     const last = await tx.query<{ seq: string | number; hash: string }>("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1");
-    const previous = last.rows[0];
+    let seq = last.rows[0] ? Number(last.rows[0].seq) : 0;
+    let prevHash = last.rows[0]?.hash ?? GENESIS_HASH;
     // Taken under the lock, so on one node's clock time follows seq.
-    const unhashed = { seq: previous ? Number(previous.seq) + 1 : 1, at: at ?? new Date(), ...fields, prevHash: previous?.hash ?? GENESIS_HASH };
-    const record: AuditRecord = { ...unhashed, hash: auditHash(unhashed) };
-    await tx.query(
-      `INSERT INTO audit_log (${AUDIT_COLUMNS}) VALUES ($1, $2::timestamptz, $3, $4, $5, $6, $7, $8, $9::jsonb, $10, $11)`,
-      [record.seq, record.at.toISOString(), record.principal, record.action, record.target, record.source, record.outcome, record.requestId, JSON.stringify(record.details), record.prevHash, record.hash],
-    );
-    return record;
+    const now = new Date();
+    const records = rows.map(({ fields, at }): AuditRecord => {
+      const unhashed = { seq: ++seq, at: at ?? now, ...fields, prevHash };
+      const record = { ...unhashed, hash: auditHash(unhashed) };
+      prevHash = record.hash;
+      return record;
+    });
+    const values: unknown[] = [];
+    const tuples = records.map((r) => {
+      const n = values.push(r.seq, r.at.toISOString(), r.principal, r.action, r.target, r.source, r.outcome, r.requestId, JSON.stringify(r.details), r.prevHash, r.hash);
+      const p = (i: number) => `$${n - 11 + i}`;
+      return `(${p(1)}, ${p(2)}::timestamptz, ${p(3)}, ${p(4)}, ${p(5)}, ${p(6)}, ${p(7)}, ${p(8)}, ${p(9)}::jsonb, ${p(10)}, ${p(11)})`;
+    });
+    await tx.query(`INSERT INTO audit_log (${AUDIT_COLUMNS}) VALUES ${tuples.join(", ")}`, values);
+    return records;
   }
 
   /** Reads the rows from `afterSeq` on (exclusive), oldest first. */

@@ -1,5 +1,5 @@
 import fc from "fast-check";
-import { AuditLog, auditHash, GENESIS_HASH, recordFromRow, verifyAuditLog, type AuditEntry, type AuditRow } from "../../../../lib/audit";
+import { AuditLog, AuditQueue, auditHash, GENESIS_HASH, recordFromRow, verifyAuditLog, type AuditEntry, type AuditRow } from "../../../../lib/audit";
 import { ValidationError } from "../../../../lib/errors";
 import { REDACTED } from "../../../../lib/security/redact";
 import { MIGRATIONS, migrate, type Store } from "../../../../lib/store";
@@ -95,6 +95,49 @@ describe.each([
     const results = await Promise.all(Array.from({ length: 200 }, (_, i) => (i % 2 === 0 ? log : other).append(entry(i))));
     expect(results.map((r) => r.seq).sort((a, b) => a - b)).toEqual(Array.from({ length: 200 }, (_, i) => i + 1));
     expect(await log.verify({ batchSize: 64 })).toMatchObject({ ok: true, rows: 200 });
+  });
+
+  it("appends many in one transaction: consecutive rows continuing the chain, nothing when one entry is invalid", async () => {
+    const first = await log.append(entry(1));
+    const batch = await log.appendMany([entry(2), entry(3), entry(4, { at: new Date("2026-01-02T03:04:05.678Z") })]);
+    expect(batch.map((r) => r.seq)).toEqual([2, 3, 4]);
+    expect(batch[0]!.prevHash).toBe(first.hash);
+    expect(batch[2]!.at.toISOString()).toBe("2026-01-02T03:04:05.678Z");
+    expect(await log.list()).toEqual([first, ...batch]);
+    await expect(log.appendMany([entry(5), { ...entry(6), action: "" }])).rejects.toBeInstanceOf(ValidationError);
+    expect(await log.appendMany([])).toEqual([]);
+    expect(await log.verify()).toMatchObject({ ok: true, rows: 4 });
+  });
+
+  it("the audit queue writes every row in the order queued, in batches, with two nodes' queues interleaving", async () => {
+    const mine = new AuditQueue(log, { maxBatch: 50 });
+    const other = new AuditQueue(opened.anotherNode ? new AuditLog(await opened.anotherNode()) : log, { maxBatch: 50 });
+    const lost: number[] = [];
+    const bad = new AuditQueue(log, { onLoss: (_err, rows) => lost.push(rows) });
+    for (let i = 0; i < 300; i++) (i % 3 === 0 ? other : mine).enqueue(entry(i));
+    // A malformed row costs only itself.
+    bad.enqueue(entry(1000));
+    bad.enqueue({ ...entry(1001), outcome: "" as never });
+    bad.enqueue(entry(1002));
+    await Promise.all([mine.flush(), other.flush(), bad.flush()]);
+    expect(lost).toEqual([1]);
+    const rows = await log.list({ limit: 1000 });
+    expect(rows).toHaveLength(302);
+    const order = (queue: string[]) => rows.filter((r) => queue.includes(r.requestId!)).map((r) => r.requestId);
+    const mineIds = Array.from({ length: 300 }, (_, i) => i).filter((i) => i % 3 !== 0).map((i) => `req-${i}`);
+    expect(order(mineIds)).toEqual(mineIds);
+    expect(await log.verify({ batchSize: 64 })).toMatchObject({ ok: true, rows: 302 });
+  });
+
+  it("the audit queue drops what does not fit and says how many", async () => {
+    const lost: number[] = [];
+    const queue = new AuditQueue(log, { maxPending: 3, onLoss: (_err, rows) => lost.push(rows) });
+    const accepted = Array.from({ length: 5 }, (_, i) => queue.enqueue(entry(i)));
+    expect(accepted).toEqual([true, true, true, false, false]);
+    expect(lost).toEqual([1, 1]);
+    await queue.flush();
+    expect(queue.size).toBe(0);
+    expect(await log.verify()).toMatchObject({ ok: true, rows: 3 });
   });
 
   it("appends within a caller's transaction: the row commits or rolls back with it", async () => {
