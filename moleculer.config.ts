@@ -3,11 +3,15 @@ import type { CoreConfig } from "./config";
 import { CoreErrorRegenerator } from "./mixins/error-regenerator";
 import { AccessControlMiddleware } from "./mixins/access-control.middleware";
 import { DrainMiddleware } from "./mixins/drain.middleware";
+import { LoadSheddingMiddleware } from "./mixins/load-shedding.middleware";
 import { AccessPolicy } from "./lib/security/access-policy";
 import { breakerOptions, ResilienceMiddleware } from "./mixins/resilience.middleware";
 import { redactingLogger } from "./mixins/redacting-logger";
 import { ResilientRedisCacher } from "./mixins/resilient-redis-cacher";
 import { toCoreError } from "./mixins/to-core-error";
+import { TraceContextMiddleware } from "./mixins/trace-context";
+import { tracingOptions } from "./mixins/tracing-options";
+import { newTraceId } from "./lib/tracing/trace-id";
 import { RESILIENCE_POLICIES } from "./config/resilience-policies";
 
 /**
@@ -55,7 +59,16 @@ export function createBrokerOptions(config: CoreConfig): BrokerOptions {
     // Deadlines and retries (retryable errors only, jittered backoff, never past the deadline).
     // and graceful shutdown: a stopping node waits for the calls it is handling.
     // RBAC: whatever the entry point, a call carrying a principal is checked where it runs.
-    middlewares: [ResilienceMiddleware(policies), DrainMiddleware(config.shutdownTimeoutMs), AccessControlMiddleware(new AccessPolicy(config.roles))],
+    // Under memory pressure (the memory monitor's critical level) new consults are refused at once, after the RBAC check.
+    middlewares: [
+      ResilienceMiddleware(policies),
+      DrainMiddleware(config.shutdownTimeoutMs),
+      LoadSheddingMiddleware(),
+      AccessControlMiddleware(new AccessPolicy(config.roles)),
+      // Last, so outermost of these: log lines of a call carry its trace id (mixins/trace-context;
+      // CORE_LOG_TRACE_IDS, by default on with tracing or debug logs: it costs ~0.4 µs of CPU a call).
+      ...(config.log.traceIds ? [TraceContextMiddleware()] : []),
+    ],
     // Per endpoint on the caller's side: an open breaker routes calls to the other nodes running the actor.
     circuitBreaker: {
       enabled: true,
@@ -65,6 +78,11 @@ export function createBrokerOptions(config: CoreConfig): BrokerOptions {
     metrics: config.metrics.enabled
       ? {
           enabled: true,
+          // Moleculer's own request-time histograms ask for quantiles, which it keeps by holding every
+          // observation of the last minute (per action) and sorting them at each scrape; Prometheus
+          // computes quantiles from the buckets (histogram_quantile), so the histograms keep buckets only
+          // (null turns them off: an empty list would still keep the window; the typings omit null).
+          defaultQuantiles: null as unknown as number[],
           reporter: [
             {
               type: "Prometheus",
@@ -73,16 +91,10 @@ export function createBrokerOptions(config: CoreConfig): BrokerOptions {
           ],
         }
       : { enabled: false },
-    tracing:
-      config.tracing.exporter === "none"
-        ? { enabled: false }
-        : {
-            enabled: true,
-            exporter:
-              config.tracing.exporter === "zipkin"
-                ? [{ type: "Zipkin", options: { baseURL: config.tracing.url } }]
-                : [{ type: "Console" }],
-          },
+    tracing: tracingOptions(config),
+    // Every context id, hence every trace id (a request's first context's), is 32 hex digits: the id
+    // clients read in X-Trace-Id / Core-Trace-Id and in log lines is the one Jaeger shows.
+    uidGenerator: newTraceId,
     // CORE's node owns SIGINT/SIGTERM: it drains, closes the store, then exits 0.
     skipProcessEventRegistration: true,
     validator: true,

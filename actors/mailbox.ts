@@ -1,3 +1,4 @@
+import { AsyncResource } from "node:async_hooks";
 import { ActorOverloadedError, DeadlineExceededError } from "../lib/errors";
 
 export interface MailboxBounds {
@@ -57,7 +58,9 @@ export class Mailbox {
       );
     }
     return new Promise<T>((resolve, reject) => {
-      this.queue.push({ start: () => this.execute(handler).then(resolve, reject), reject, deadline });
+      // Bound to the sender's async context: it starts when another message ends, and must not run in that one's
+      // (its log lines would carry the other request's trace id, see mixins/trace-context).
+      this.queue.push({ start: AsyncResource.bind(() => void this.execute(handler).then(resolve, reject)), reject, deadline });
     });
   }
 

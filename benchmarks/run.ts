@@ -3,6 +3,7 @@ import { runActorCpuBenchmark } from "./actor-cpu";
 import { runConsensusBenchmark } from "./consensus";
 import { runConsultBenchmark } from "./consult";
 import { runGatewayBenchmark } from "./gateway";
+import { runIngressBenchmark } from "./ingress";
 import { runMcpBenchmark } from "./mcp";
 import { runSerializerBenchmark } from "./serializers";
 
@@ -14,6 +15,7 @@ const BENCHMARKS: Record<string, () => Promise<void>> = {
   consensus: runConsensusBenchmark,
   consult: runConsultBenchmark,
   gateway: runGatewayBenchmark,
+  ingress: runIngressBenchmark,
   mcp: runMcpBenchmark,
 };
 

@@ -9,7 +9,10 @@ import type { CostDimension, CostSummary } from "../lib/costs/cost-summary";
 import { describeError, ValidationError } from "../lib/errors";
 import type { McpCallToolResult } from "../lib/mcp/mcp-actor-contract";
 import { CORE_TOOLS, DEFAULT_TOOL_CALL_TIMEOUT_MS, type GatewayCallParams, type GatewayToolList, type GatewayTool } from "../lib/mcp-gateway";
+import { memoryReport, type NodeMemoryAnswer } from "../lib/monitors/memory-table";
+import type { MemoryStatus } from "../lib/monitors/memory-watch";
 import { toCoreError } from "../mixins/to-core-error";
+import { endpointBreakerRows, endpointBreakersOf, expertBreakerRows, gatherExpertBreakers } from "./circuits-command";
 
 interface ActorsAnswer {
   actors: ActorInfo[];
@@ -206,6 +209,30 @@ function printError(err: unknown): void {
   console.error(describeError(toCoreError(err)));
 }
 
+/** `memory-monitor.status` of every live node; a node that does not answer, or runs no memory monitor, is reported with why. */
+async function nodeMemory(broker: ServiceBroker): Promise<NodeMemoryAnswer[]> {
+  const monitored = new Set<string>(
+    broker.registry
+      .getServiceList({ onlyAvailable: true })
+      .filter((s: { name: string }) => s.name === "memory-monitor")
+      .map((s: { nodeID?: string }) => s.nodeID!),
+  );
+  const others = broker.registry
+    .getNodeList({ onlyAvailable: true, withServices: false })
+    .map((n: { id: string }) => n.id)
+    .filter((id: string) => !monitored.has(id) && id !== broker.nodeID);
+  const answers = await Promise.all(
+    [...monitored].map(async (nodeID): Promise<NodeMemoryAnswer> => {
+      try {
+        return { nodeID, status: (await broker.call("memory-monitor.status", {}, { nodeID, timeout: 5_000, retries: 0 })) as MemoryStatus };
+      } catch (err) {
+        return { nodeID, error: describeError(toCoreError(err)) };
+      }
+    }),
+  );
+  return [...answers, ...others.map((nodeID: string) => ({ nodeID, error: "runs no memory-monitor" }))];
+}
+
 /** CORE's commands in `core repl`, next to Moleculer's own (nodes, services, call, …). */
 export const REPL_COMMANDS = [
   {
@@ -312,6 +339,37 @@ export const REPL_COMMANDS = [
     async action(broker: ServiceBroker, _args: ReplArgs, helpers: ReplHelpers) {
       try {
         console.log(helpers.table(expertRows((await broker.call("circle.experts")) as ExpertListing[])));
+      } catch (err) {
+        printError(err);
+      }
+    },
+  },
+  {
+    command: "circuits",
+    description: "circuit breakers: every expert's (per node) and this node's Moleculer endpoint breakers",
+    async action(broker: ServiceBroker, _args: ReplArgs, helpers: ReplHelpers) {
+      try {
+        const experts = await gatherExpertBreakers(broker);
+        const open = experts.filter((b) => b.status && b.status.breaker !== "closed").length;
+        console.log(`Expert breakers (provider endpoints): ${experts.length}, ${open} not closed`);
+        if (experts.length > 0) console.log(helpers.table(expertBreakerRows(experts)));
+        const endpoints = endpointBreakersOf(broker);
+        console.log(`Endpoint breakers of this node (${broker.nodeID}), per action and node it called: ${endpoints.length}`);
+        if (endpoints.length > 0) console.log(helpers.table(endpointBreakerRows(endpoints)));
+      } catch (err) {
+        printError(err);
+      }
+    },
+  },
+  {
+    command: "memory",
+    description: "every live node's memory: heap and RSS against their limits, level, trend, predicted exhaustion, shedding",
+    async action(broker: ServiceBroker, _args: ReplArgs, helpers: ReplHelpers) {
+      try {
+        const { rows, unreachable } = memoryReport(await nodeMemory(broker));
+        if (rows.length > 1) console.log(helpers.table(rows));
+        else console.log("No node runs a memory monitor");
+        for (const line of unreachable) console.log(line);
       } catch (err) {
         printError(err);
       }

@@ -22,8 +22,10 @@ export interface CoreConfig {
     corsOrigins: string[];
   };
   metrics: { enabled: boolean; port: number };
-  tracing: { exporter: (typeof TRACING_EXPORTERS)[number]; url: string };
-  log: { level: (typeof LOG_LEVELS)[number]; format: (typeof LOG_FORMATS)[number] };
+  /** Spans to a Zipkin collector (Jaeger's) at `url` every `flushMs`, for the share `sampleRate` (0..1) of requests. */
+  tracing: { exporter: (typeof TRACING_EXPORTERS)[number]; url: string; flushMs: number; sampleRate: number };
+  /** `traceIds`: log lines written while a call is handled carry its trace id (mixins/trace-context). */
+  log: { level: (typeof LOG_LEVELS)[number]; format: (typeof LOG_FORMATS)[number]; traceIds: boolean };
   /** Undefined: a single node in process, no transporter. */
   nats: { url: string } | undefined;
   /** Undefined: memory cache and counters. */
@@ -35,8 +37,14 @@ export interface CoreConfig {
   heartbeat: { intervalSec: number; timeoutSec: number };
   requestTimeoutMs: number;
   shutdownTimeoutMs: number;
+  /** The memory monitor: RSS limit (undefined: the cgroup's, else the machine's), sampling, trend window, prediction horizon. */
+  memory: { limitMb: number | undefined; sampleMs: number; window: number; predictSec: number };
   /** 0: identical consults are not served from a cache. */
   consultCacheTtlSec: number;
+  /** NATS request/reply ingress (services/ingress.service.ts): the largest message read, and how many one node handles at once. */
+  ingress: { maxBytes: number; maxInFlight: number };
+  /** Durable consult jobs (services/jobs.service.ts): ack wait, attempts, jobs per node, first retry delay, deduplication window. */
+  jobs: { ackWaitMs: number; maxAttempts: number; concurrency: number; backoffMs: number; duplicateWindowMs: number };
   jwtSecret: string;
   providers: {
     anthropic: { apiKey: string | undefined; baseUrl: string | undefined };
@@ -50,6 +58,12 @@ export interface CoreConfig {
   mcpServers: McpServerConfig[];
   roles: Record<string, RoleConfig>;
   budgets: BudgetConfig[];
+  /** Where alerts go besides metrics and NATS: a webhook (POST JSON, signed with the secret when set). */
+  alerts: { webhook: { url: string; secret: string | undefined } | undefined };
+  /** How often the health monitor samples the node's dependencies and supervision tree. */
+  healthMonitor: { intervalMs: number };
+  /** How often the cost monitor checks the budgets. */
+  costMonitor: { intervalMs: number };
   rateLimits: { default?: RateLimitConfig | undefined; routes: Record<string, RateLimitConfig> };
   prices: Record<string, PriceConfig>;
 }

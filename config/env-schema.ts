@@ -28,6 +28,14 @@ const nonNegativeInt = (fallback: string, what: string) =>
     .refine((v) => /^\d+$/.test(v), { error: `a whole number, 0 or more (${what})` })
     .transform(Number);
 
+/** A share from 0 to 1 as a decimal (0, 0.25, 1). */
+const fraction = (fallback: string, what: string) =>
+  z
+    .string()
+    .default(fallback)
+    .refine((v) => /^(0|1|0?\.\d+|1\.0+)$/.test(v.trim()), { error: `a number from 0 to 1, e.g. 0.1 (${what})` })
+    .transform((v) => Number(v.trim()));
+
 const TRUE = new Set(["1", "true", "yes", "on"]);
 const FALSE = new Set(["0", "false", "no", "off"]);
 const flag = (fallback: "true" | "false") =>
@@ -38,6 +46,13 @@ const flag = (fallback: "true" | "false") =>
       error: "true or false (also 1/0, yes/no, on/off)",
     })
     .transform((v) => TRUE.has(v.toLowerCase()));
+
+/** A flag whose absence means "CORE decides" (undefined). */
+const optionalFlag = z
+  .string()
+  .refine((v) => TRUE.has(v.toLowerCase()) || FALSE.has(v.toLowerCase()), { error: "true or false (also 1/0, yes/no, on/off)" })
+  .transform((v) => TRUE.has(v.toLowerCase()))
+  .optional();
 
 function hasProtocol(value: string, protocols: readonly string[]): boolean {
   try {
@@ -125,14 +140,39 @@ export const envSchema = z.object({
   CORE_METRICS_PORT: port("3030"),
   CORE_TRACING: z.enum(TRACING_EXPORTERS).default("none"),
   CORE_TRACING_URL: url(["http:", "https:"], "http://127.0.0.1:9411").default("http://127.0.0.1:9411"),
+  CORE_TRACING_FLUSH_MS: positiveInt("5000", "milliseconds between two sends of finished spans"),
+  CORE_TRACING_SAMPLE: fraction("1", "the share of requests traced: 1 all, 0.1 one in ten, 0 none"),
   CORE_LOG_LEVEL: z.enum(LOG_LEVELS).default("info"),
   CORE_LOG_FORMAT: z.enum(LOG_FORMATS).default("full"),
+  // Unset: on when CORE_TRACING is on or CORE_LOG_LEVEL is debug or trace (it costs ~0.4 µs of CPU a call).
+  CORE_LOG_TRACE_IDS: optionalFlag,
   CORE_SERIALIZER: z.enum(SERIALIZERS).optional(),
   CORE_HEARTBEAT_INTERVAL: positiveInt("5", "seconds"),
   CORE_HEARTBEAT_TIMEOUT: positiveInt("15", "seconds"),
   CORE_REQUEST_TIMEOUT: positiveInt("30000", "milliseconds"),
   CORE_SHUTDOWN_TIMEOUT: positiveInt("10000", "milliseconds"),
+  // Memory monitor (services/memory-monitor.service.ts); unset limit: the cgroup's, else the machine's memory.
+  CORE_MEMORY_LIMIT_MB: z
+    .string()
+    .refine((v) => /^\d+$/.test(v) && Number(v) > 0, { error: "a positive integer (MB of RSS the node may use)" })
+    .transform(Number)
+    .optional(),
+  CORE_MEMORY_SAMPLE_MS: positiveInt("5000", "milliseconds between two memory samples"),
+  CORE_MEMORY_WINDOW: z
+    .string()
+    .default("24")
+    .refine((v) => /^\d+$/.test(v) && Number(v) >= 3 && Number(v) <= 10000, { error: "a whole number from 3 to 10000 (memory samples in the trend's window)" })
+    .transform(Number),
+  CORE_MEMORY_PREDICT_SEC: positiveInt("600", "seconds: alert when memory is predicted to run out sooner"),
   CORE_CACHE_TTL: nonNegativeInt("3600", "seconds an identical consult is answered from the cache; 0 turns the cache off"),
+  CORE_INGRESS_MAX_BYTES: positiveInt("262144", "bytes: the largest NATS ingress message read; larger ones are answered 413 unread"),
+  CORE_INGRESS_MAX_IN_FLIGHT: positiveInt("512", "NATS ingress messages one node handles at once; more are answered 503"),
+  // Durable consult jobs (services/jobs.service.ts; JetStream, so only with NATS_URL).
+  CORE_JOBS_ACK_WAIT_MS: positiveInt("30000", "milliseconds a job may go without an ack or heartbeat before it is delivered again"),
+  CORE_JOBS_MAX_ATTEMPTS: positiveInt("5", "attempts of a job before it goes to the dead-letter subject"),
+  CORE_JOBS_CONCURRENCY: positiveInt("8", "jobs one node runs at once"),
+  CORE_JOBS_BACKOFF_MS: positiveInt("1000", "milliseconds before a failed job's first retry; each later one waits twice as long, up to a minute"),
+  CORE_JOBS_DUPLICATE_WINDOW_MS: positiveInt("120000", "milliseconds in which a second job with the same Nats-Msg-Id is dropped"),
   CORE_MIGRATE_ON_START: flag("true"),
   CORE_DATA_DIR: z.string().min(1).default("./data"),
   CORE_DB_SCHEMA: sqlIdentifier,
@@ -140,6 +180,11 @@ export const envSchema = z.object({
   CORE_JWT_SECRET: z.string().optional(),
   CORE_TRUSTED_PROXIES: trustedProxies,
   CORE_CORS_ORIGINS: corsOrigins,
+  // Alerts (services/alerts.service.ts) and the health and cost monitors.
+  CORE_ALERT_WEBHOOK_URL: url(["http:", "https:"], "https://alerts.example.com/core").optional(),
+  CORE_ALERT_WEBHOOK_SECRET: z.string().min(16, { error: "at least 16 characters (e.g. `openssl rand -hex 32`): the key of the alerts' HMAC-SHA256 signature" }).optional(),
+  CORE_HEALTH_CHECK_MS: positiveInt("10000", "milliseconds between two health checks of a node's dependencies and supervision tree"),
+  CORE_COST_CHECK_MS: positiveInt("30000", "milliseconds between two checks of the budgets"),
   NATS_URL: natsUrl.optional(),
   REDIS_URL: url(["redis:", "rediss:"], "redis://127.0.0.1:6379").optional(),
   DATABASE_URL: url(["postgres:", "postgresql:"], "postgres://user@127.0.0.1:5432/core").optional(),

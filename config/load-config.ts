@@ -14,7 +14,7 @@ export type Env = Readonly<Record<string, string | undefined>>;
 
 /** The JWT secret shipped in examples; production refuses it. */
 export const DEFAULT_JWT_SECRET = "core-development-secret-change-me";
-const SECRET_KEYS = new Set(["CORE_JWT_SECRET", "ANTHROPIC_API_KEY", "OPENAI_API_KEY", "GEMINI_API_KEY"]);
+const SECRET_KEYS = new Set(["CORE_JWT_SECRET", "ANTHROPIC_API_KEY", "OPENAI_API_KEY", "GEMINI_API_KEY", "CORE_ALERT_WEBHOOK_SECRET", "CORE_ALERT_WEBHOOK_URL"]);
 
 /** An empty variable (`CORE_API_PORT=`) means unset, as shells commonly produce them. */
 function nonEmpty(env: Env): Record<string, string> {
@@ -114,8 +114,12 @@ export function loadConfig(rawEnv: Env = process.env): CoreConfig {
     apiPort: e.CORE_API_PORT,
     http: { trustedProxies: e.CORE_TRUSTED_PROXIES, corsOrigins: e.CORE_CORS_ORIGINS },
     metrics: { enabled: e.CORE_METRICS, port: e.CORE_METRICS_PORT },
-    tracing: { exporter: e.CORE_TRACING, url: e.CORE_TRACING_URL },
-    log: { level: e.CORE_LOG_LEVEL, format: e.CORE_LOG_FORMAT },
+    tracing: { exporter: e.CORE_TRACING, url: e.CORE_TRACING_URL, flushMs: e.CORE_TRACING_FLUSH_MS, sampleRate: e.CORE_TRACING_SAMPLE },
+    log: {
+      level: e.CORE_LOG_LEVEL,
+      format: e.CORE_LOG_FORMAT,
+      traceIds: e.CORE_LOG_TRACE_IDS ?? (e.CORE_TRACING !== "none" || e.CORE_LOG_LEVEL === "debug" || e.CORE_LOG_LEVEL === "trace"),
+    },
     nats: e.NATS_URL ? { url: e.NATS_URL } : undefined,
     redis: e.REDIS_URL ? { url: e.REDIS_URL, prefix: e.CORE_REDIS_PREFIX ?? e.CORE_NAMESPACE } : undefined,
     database: databaseFrom(e),
@@ -124,7 +128,16 @@ export function loadConfig(rawEnv: Env = process.env): CoreConfig {
     heartbeat: { intervalSec: e.CORE_HEARTBEAT_INTERVAL, timeoutSec: e.CORE_HEARTBEAT_TIMEOUT },
     requestTimeoutMs: e.CORE_REQUEST_TIMEOUT,
     shutdownTimeoutMs: e.CORE_SHUTDOWN_TIMEOUT,
+    memory: { limitMb: e.CORE_MEMORY_LIMIT_MB, sampleMs: e.CORE_MEMORY_SAMPLE_MS, window: e.CORE_MEMORY_WINDOW, predictSec: e.CORE_MEMORY_PREDICT_SEC },
     consultCacheTtlSec: e.CORE_CACHE_TTL,
+    ingress: { maxBytes: e.CORE_INGRESS_MAX_BYTES, maxInFlight: e.CORE_INGRESS_MAX_IN_FLIGHT },
+    jobs: {
+      ackWaitMs: e.CORE_JOBS_ACK_WAIT_MS,
+      maxAttempts: e.CORE_JOBS_MAX_ATTEMPTS,
+      concurrency: e.CORE_JOBS_CONCURRENCY,
+      backoffMs: e.CORE_JOBS_BACKOFF_MS,
+      duplicateWindowMs: e.CORE_JOBS_DUPLICATE_WINDOW_MS,
+    },
     jwtSecret: e.CORE_JWT_SECRET ?? DEFAULT_JWT_SECRET,
     providers: {
       anthropic: { apiKey: e.ANTHROPIC_API_KEY, baseUrl: e.ANTHROPIC_BASE_URL },
@@ -137,6 +150,9 @@ export function loadConfig(rawEnv: Env = process.env): CoreConfig {
     mcpServers: file.mcpServers,
     roles: { ...DEFAULT_ROLES, ...file.roles },
     budgets: file.budgets,
+    alerts: { webhook: e.CORE_ALERT_WEBHOOK_URL ? { url: e.CORE_ALERT_WEBHOOK_URL, secret: e.CORE_ALERT_WEBHOOK_SECRET } : undefined },
+    healthMonitor: { intervalMs: e.CORE_HEALTH_CHECK_MS },
+    costMonitor: { intervalMs: e.CORE_COST_CHECK_MS },
     rateLimits: file.rateLimits,
     prices: file.prices,
   };

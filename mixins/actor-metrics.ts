@@ -29,7 +29,11 @@ export class ActorMetrics {
   }
 
   message(actor: string, outcome: MessageOutcome): void {
-    this.broker?.metrics.increment(ACTOR_METRICS.messages, { actor, outcome });
+    const m = this.broker?.metrics;
+    if (!m) return;
+    m.increment(ACTOR_METRICS.messages, { actor, outcome });
+    // An actor's restart counter starts at 0 once it works here: a counter that appears at 1 hides its first restart from increase().
+    if (!m.getMetric(ACTOR_METRICS.restarts)?.get({ actor })) m.increment(ACTOR_METRICS.restarts, { actor }, 0);
   }
 
   restarted(actor: string): void {

@@ -52,6 +52,9 @@ export class CircleMetrics {
       });
       m.register({ name: CIRCLE_METRICS.consultCache, type: "counter", labelNames: ["result"], description: "Consults answered from the cache (hit) or by the experts (miss)" });
       m.register({ name: CIRCLE_METRICS.budgetRefusals, type: "counter", labelNames: ["period"], description: "Consults refused because a budget would be passed" });
+      // Known series start at 0: exported before the first consult, and rate() sees the first hit and miss.
+      for (const result of ["hit", "miss"]) m.increment(CIRCLE_METRICS.consultCache, { result }, 0);
+      for (const period of ["day", "week", "month"]) m.increment(CIRCLE_METRICS.budgetRefusals, { period }, 0);
     }
     return new CircleMetrics(broker);
   }

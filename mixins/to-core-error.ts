@@ -66,6 +66,8 @@ export function toCoreError(err: unknown): CoreError {
     case "VALIDATION_ERROR":
       return new ValidationError("Parameters are invalid", { issues: validatorIssues(e.data) });
   }
+  // moleculer-web's ServiceUnavailableError (no type), e.g. a route whose action no node runs.
+  if (status === 503) return new UnavailableError(message, { data: {} });
   if (type && status && status >= 400 && status < 500) {
     return new ForeignCoreError({
       code: RENAMED[type] ?? type.toUpperCase().replace(/[^A-Z0-9]+/g, "_"),

@@ -4,7 +4,7 @@ import ApiGateway, { type ApiSettingsSchema } from "moleculer-web";
 import { AuditLog, type AuditOutcome } from "../lib/audit";
 import { EdgeAuditor, outcomeOf } from "../mixins/edge-auditor";
 import { nodeReadiness } from "../mixins/node-readiness";
-import { UnavailableError, type CoreError } from "../lib/errors";
+import { retryAfterSeconds, UnavailableError, type CoreError } from "../lib/errors";
 import { readinessStatus } from "../lib/health/readiness";
 import { DOCS_PAGE, docsAsset } from "../lib/http/api-docs";
 import type { ApiRoute } from "../lib/http/api-route";
@@ -20,8 +20,10 @@ import { openAiOperations } from "../lib/openai-compat/openapi-operations";
 import { packageInfo } from "../lib/package-info";
 import { RateLimiter } from "../lib/ratelimit/rate-limiter";
 import { authenticatorOf } from "../mixins/node-authenticator";
+import { limitedRoutes, RateLimitMetrics } from "../mixins/ratelimit-metrics";
 import type { NodeRuntime } from "../mixins/node-runtime";
 import { toCoreError } from "../mixins/to-core-error";
+import { startTraceAtEdge } from "../mixins/tracing-edge";
 
 type CoreRequest = IncomingMessage & {
   $ctx?: Context<unknown, Record<string, unknown>>;
@@ -82,12 +84,16 @@ export default function createApiService(runtime: NodeRuntime): ServiceSchema<Ap
   const mcpCors = mcpCorsOptions(config.http.corsOrigins);
   let openApi: string | undefined;
   let admission: RequestAdmission | undefined;
+  const limiter = runtime.shared ? new RateLimiter(config.rateLimits, runtime.shared) : undefined;
+  // Set when the service starts (it needs the broker); refusals before that are not counted.
+  let rateLimitMetrics: RateLimitMetrics | undefined;
   const admissionOf = (logger: Self["logger"]) =>
     (admission ??= new RequestAdmission(
       (credential) => authenticatorOf(runtime).authenticate(credential),
-      runtime.shared ? new RateLimiter(config.rateLimits, runtime.shared) : undefined,
+      limiter,
       new TrustedProxies(config.http.trustedProxies),
       logger,
+      { rateLimited: (method, route) => rateLimitMetrics?.rateLimited(method, route) },
     ));
 
   /** `/mcp` (MCP Streamable HTTP): admitted like /api/v1, then served by the mcp-gateway service of this node (lib/mcp-gateway/mcp-http-sessions.ts). */
@@ -144,6 +150,8 @@ export default function createApiService(runtime: NodeRuntime): ServiceSchema<Ap
       port: config.apiPort,
       ip: config.host,
       log4XXResponses: false,
+      // Each request starts its own trace, named in X-Trace-Id on every answer (mixins/tracing-edge.ts); typed as an object, run as a hook.
+      rootCallOptions: startTraceAtEdge as unknown as ApiSettingsSchema["rootCallOptions"],
       logRequest: "debug",
       logResponse: "debug",
       routes: [
@@ -239,10 +247,20 @@ export default function createApiService(runtime: NodeRuntime): ServiceSchema<Ap
           applyHeaders(res, API_SECURITY_HEADERS);
           res.setHeader("Content-Type", "application/json; charset=utf-8");
           if (requestId) res.setHeader("X-Request-Id", requestId);
+          const retryAfterSec = retryAfterSeconds(core);
+          if (retryAfterSec !== undefined) res.setHeader("Retry-After", String(retryAfterSec));
           res.writeHead(core.status);
         }
         res.end(JSON.stringify({ error: { code: core.code, message: core.message, ...(details ? { details } : {}), requestId } }));
       },
+    },
+    started(this: Self) {
+      const routes = [
+        ...API_ROUTES.map((r) => ({ method: r.method, route: `${API_BASE}${r.path}` })),
+        ...Object.values(OPENAI_ROUTES).map((r) => ({ method: r.method, route: r.path })),
+        ...["GET", "POST", "DELETE"].map((method) => ({ method, route: "/mcp" })),
+      ];
+      rateLimitMetrics = RateLimitMetrics.for(this.broker).expect(limitedRoutes(limiter, routes));
     },
     methods: {
       /** moleculer-web logs every error whose `code` is not a number (CORE's are strings) with its stack; onError logs the 5xx ones. */

@@ -18,6 +18,7 @@ import type { NodeRuntime } from "../mixins/node-runtime";
 import { CircleMetrics } from "../mixins/circle-metrics";
 import { principalOf } from "../mixins/principal";
 import { deadlineOf } from "../mixins/resilience.middleware";
+import { traceStepOf } from "../mixins/tracing-step";
 
 /** Emitted after every consult that reached its quorum. */
 export const CONSULTATION_COMPLETED = "consultation.completed";
@@ -90,13 +91,15 @@ export default function createCircleActor(runtime: Pick<NodeRuntime, "config" | 
         permission: "consult:run",
         async handler(ctx: Ctx, self): Promise<Consultation> {
           const request = parseConsultRequest(ctx.params);
+          // The consultation's write is a span of the consult's trace (embedded, it is queued: see WriteBehindConsultations).
+          const storeStep = traceStepOf(ctx, store.kind);
           const runner = new ConsultRunner({
             experts: config.experts,
             nodeId: self.nodeID,
             ask: (expertId, question, deadline) => ctx.call<ExpertAnswer, typeof question>(`expert.${expertId}.ask`, question, { timeout: remaining(deadline) }),
             aggregate: (responses, deadline) =>
               ctx.call<ConsensusResult, { responses: typeof responses }>("aggregator.aggregate", { responses }, { timeout: remaining(deadline) }),
-            save: (c) => self.state.store.save(c),
+            save: (c) => storeStep("store.save consultation", () => self.state.store.save(c), { consultation: c.id, status: c.status }),
             prices,
             ...(self.state.budgets ? { budgets: self.state.budgets } : {}),
             ...(self.state.cache ? { cache: self.state.cache } : {}),

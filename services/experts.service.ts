@@ -13,6 +13,7 @@ import type { ProviderClient } from "../lib/providers/types";
 import type { NodeRuntime } from "../mixins/node-runtime";
 import { CircleMetrics } from "../mixins/circle-metrics";
 import { deadlineOf } from "../mixins/resilience.middleware";
+import { traceStepOf } from "../mixins/tracing-step";
 
 /** Event emitted when an expert's provider breaker changes state. */
 export const BREAKER_EVENT = "expert.breaker.changed";
@@ -173,7 +174,7 @@ function expertActor(expert: ExpertConfig, client: ProviderClient, prices: Price
           const input = askInputOf(params);
           const started = Date.now();
           try {
-            const answer = await self.state.caller.ask(input, deadline);
+            const answer = await self.state.caller.ask(input, deadline, undefined, traceStepOf(ctx, expert.provider));
             self.state.metrics.answered(expert.id, answer);
             return answer;
           } catch (err) {

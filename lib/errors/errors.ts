@@ -104,6 +104,28 @@ export class ActorOverloadedError extends CoreError {
   static override readonly status = 503;
 }
 
+/**
+ * The node is shedding new work because its memory reached the critical level
+ * (lib/monitors/memory-levels). Retryable: another node, or this one a little
+ * later (`data.retryAfterSec`), can take it.
+ */
+export class MemoryPressureError extends CoreError {
+  static override readonly code = "MEMORY_PRESSURE";
+  static override readonly status = 503;
+  static override readonly retryable = true;
+}
+
+/**
+ * A node's NATS ingress already handles as many messages as it may
+ * (CORE_INGRESS_MAX_IN_FLIGHT): answered at once instead of queued. Retryable
+ * after a pause: the queue group may hand the retry to a less busy node.
+ */
+export class IngressOverloadedError extends CoreError {
+  static override readonly code = "OVERLOADED";
+  static override readonly status = 503;
+  static override readonly retryable = true;
+}
+
 /** The caller's deadline passed; retrying cannot help within the same deadline. */
 export class DeadlineExceededError extends CoreError {
   static override readonly code = "DEADLINE_EXCEEDED";
@@ -189,4 +211,13 @@ export class ProviderResponseError extends CoreError {
   static override readonly code = "PROVIDER_BAD_RESPONSE";
   static override readonly status = 502;
   static override readonly retryable = true;
+}
+
+/**
+ * A durable job whose last allowed attempt never reported back (its node died
+ * or stalled past the ack wait): it is dead-lettered without another run.
+ */
+export class JobAttemptsExhaustedError extends CoreError {
+  static override readonly code = "JOB_ATTEMPTS_EXHAUSTED";
+  static override readonly status = 503;
 }

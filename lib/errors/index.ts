@@ -4,3 +4,4 @@ export * from "./circle-errors";
 export * from "./auth-errors";
 export * from "./registry";
 export * from "./describe-error";
+export * from "./retry-after";

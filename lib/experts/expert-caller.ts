@@ -3,6 +3,7 @@ import type { ExpertAnswer } from "../circle/expert-answer";
 import type { PriceTable } from "../costs/price-table";
 import { completeWithRetry, streamWithRetry, type ProviderRetryOptions } from "../providers/retry";
 import type { ChatMessage, CompletionChunk, CompletionEnd, CompletionRequest, ProviderClient } from "../providers/types";
+import { untraced, type TraceStep } from "../tracing/trace-step";
 import type { ExpertStreamEvent, StreamedAnswer } from "./expert-stream";
 import { ProviderBreaker, type BreakerState, type ProviderBreakerOptions } from "./provider-breaker";
 
@@ -108,11 +109,22 @@ export class ExpertCaller {
     };
   }
 
-  /** The expert's answer, or the typed error of its last attempt. */
-  async ask(input: AskInput, deadline: number, signal?: AbortSignal): Promise<ExpertAnswer> {
+  /**
+   * The client each attempt goes through, each attempt a step of `trace`
+   * (a span per provider request: retries and open-breaker refusals show).
+   */
+  private tracedClient(trace: TraceStep): ProviderClient {
+    if (trace === untraced) return this.guarded;
+    const { expert, client } = this.options;
+    const tags = { provider: client.provider, model: expert.model, endpoint: client.baseUrl };
+    return { ...this.guarded, complete: (request, callOptions) => trace(`${client.provider} completion`, () => this.guarded.complete(request, callOptions), tags) };
+  }
+
+  /** The expert's answer, or the typed error of its last attempt; `trace` makes each provider request a span. */
+  async ask(input: AskInput, deadline: number, signal?: AbortSignal, trace: TraceStep = untraced): Promise<ExpertAnswer> {
     const started = this.now();
     const counter = { attempts: 1 };
-    const { text, ...end } = await completeWithRetry(this.guarded, this.request(input), { deadline, ...(signal ? { signal } : {}) }, this.retryCounting(counter));
+    const { text, ...end } = await completeWithRetry(this.tracedClient(trace), this.request(input), { deadline, ...(signal ? { signal } : {}) }, this.retryCounting(counter));
     const answer = this.answerOf(end, started, counter.attempts);
     return { ...answer, text };
   }

@@ -16,6 +16,12 @@ export interface AdmissionRequest {
   peer: string | undefined;
 }
 
+/** What the admission tells about requests it refuses (metrics); lib/ stays free of the broker. */
+export interface AdmissionObserver {
+  /** A request refused by its rate limits (429): `route` is its route template, e.g. `/api/v1/consult`. */
+  rateLimited(method: string, route: string): void;
+}
+
 export type Admission =
   | { admitted: true; principal: AuthenticatedPrincipal | undefined; clientAddress: string | undefined; headers: Record<string, string> }
   | { admitted: false; error: CoreError; clientAddress: string | undefined; headers: Record<string, string> };
@@ -35,6 +41,7 @@ export class RequestAdmission {
     private readonly limiter: RateLimiter | undefined,
     private readonly proxies: TrustedProxies,
     private readonly logger: Logger,
+    private readonly observer?: AdmissionObserver,
   ) {}
 
   async admit(request: AdmissionRequest): Promise<Admission> {
@@ -51,7 +58,10 @@ export class RequestAdmission {
     if (!this.limiter?.enabled) return { admitted: true, principal, clientAddress: address, headers: {} };
     try {
       const decision = await this.limiter.check({ principalId: principal?.id, clientAddress: address, method: request.method, path: request.routePath });
-      if (!decision.allowed) return { admitted: false, error: decision.error, clientAddress: address, headers: decision.headers };
+      if (!decision.allowed) {
+        this.observer?.rateLimited(request.method, request.routePath);
+        return { admitted: false, error: decision.error, clientAddress: address, headers: decision.headers };
+      }
       return { admitted: true, principal, clientAddress: address, headers: decision.headers };
     } catch (err) {
       // Shared counters unreachable (Redis down): serve unlimited rather than refuse everyone; say so once a minute.

@@ -29,7 +29,7 @@ export function corsOptions(origins: readonly string[]): Record<string, unknown>
     origin: origins.includes("*") ? "*" : [...origins],
     methods: ["GET", "POST", "DELETE", "OPTIONS"],
     allowedHeaders: ["Authorization", "Content-Type", "X-Api-Key", "X-Request-Id"],
-    exposedHeaders: ["X-Request-Id", "RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset", "Retry-After"],
+    exposedHeaders: ["X-Request-Id", "X-Trace-Id", "RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset", "Retry-After"],
     credentials: false,
     maxAge: 600,
   };

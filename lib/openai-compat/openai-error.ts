@@ -1,5 +1,5 @@
 import type { ServerResponse } from "node:http";
-import { CoreError, fromPlainError, InternalError, isPlainCoreError, ValidationError, type ErrorData } from "../errors";
+import { CoreError, fromPlainError, InternalError, isPlainCoreError, ValidationError, retryAfterSeconds, type ErrorData } from "../errors";
 
 /**
  * An error as `/v1` answers it: OpenAI's shape, which OpenAI clients read
@@ -67,8 +67,8 @@ export function openAiErrorBody(err: CoreError, requestId?: string): OpenAiError
  */
 export function openAiErrorResponse(err: CoreError, requestId?: string): OpenAiErrorResponse {
   const headers: Record<string, string> = { "Content-Type": "application/json; charset=utf-8", "x-should-retry": String(err.retryable) };
-  const retryAfterSec = err.data.retryAfterSec;
-  if (typeof retryAfterSec === "number" && Number.isFinite(retryAfterSec) && retryAfterSec >= 0) headers["Retry-After"] = String(Math.ceil(retryAfterSec));
+  const retryAfterSec = retryAfterSeconds(err);
+  if (retryAfterSec !== undefined) headers["Retry-After"] = String(retryAfterSec);
   if (requestId) headers["X-Request-Id"] = requestId;
   return { status: err.status, headers, body: openAiErrorBody(err, requestId) };
 }

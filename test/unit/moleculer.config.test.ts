@@ -1,6 +1,7 @@
 import { loadConfig } from "../../config";
 import { CoreErrorRegenerator } from "../../mixins/error-regenerator";
 import { ResilientRedisCacher } from "../../mixins/resilient-redis-cacher";
+import { CoreZipkinExporter } from "../../mixins/tracing-exporter";
 import { CLUSTER_SERIALIZER, createBrokerOptions } from "../../moleculer.config";
 
 describe("createBrokerOptions", () => {
@@ -13,7 +14,7 @@ describe("createBrokerOptions", () => {
     expect(options.errorRegenerator).toBeInstanceOf(CoreErrorRegenerator);
     // Graceful shutdown is CoreDrain's; Moleculer's O(n) tracker is off.
     expect(options.tracking).toEqual({ enabled: false, shutdownTimeout: 10_000 });
-    expect((options.middlewares as Array<{ name: string }>).map((m) => m.name)).toEqual(["CoreResilience", "CoreDrain", "CoreAccessControl"]);
+    expect((options.middlewares as Array<{ name: string }>).map((m) => m.name)).toEqual(["CoreResilience", "CoreDrain", "CoreLoadShedding", "CoreAccessControl"]);
     expect(options.skipProcessEventRegistration).toBe(true);
   });
 
@@ -35,6 +36,6 @@ describe("createBrokerOptions", () => {
     expect(createBrokerOptions(loadConfig({ CORE_METRICS: "off" })).metrics).toEqual({ enabled: false });
     const on = createBrokerOptions(loadConfig({ CORE_METRICS_PORT: "9100", CORE_TRACING: "zipkin", CORE_TRACING_URL: "http://jaeger:9411" }));
     expect(on.metrics).toMatchObject({ enabled: true, reporter: [{ type: "Prometheus", options: expect.objectContaining({ port: 9100 }) }] });
-    expect(on.tracing).toMatchObject({ enabled: true, exporter: [{ type: "Zipkin", options: { baseURL: "http://jaeger:9411" } }] });
+    expect(on.tracing).toMatchObject({ enabled: true, exporter: [expect.any(CoreZipkinExporter)] });
   });
 });

@@ -1,6 +1,7 @@
 import jwt from "jsonwebtoken";
 import OpenAI from "openai";
 import { Client } from "pg";
+import { loadSheddingOf } from "../../../mixins/load-shedding.middleware";
 import { startNode, type CoreNode } from "../../../node";
 import { circleNodeEnv, writeCoreConfig } from "../../helpers/circle-node";
 import { freePort } from "../../helpers/free-port";
@@ -314,6 +315,20 @@ describe("the error contract and the documents", () => {
     const badId = await request(apiA, "GET", "/api/v1/consultations/not-a-uuid", { token: operator });
     expect([badId.status, (badId.json.error?.details?.issues as Array<{ field: string }>)[0]!.field]).toEqual([422, "path.id"]);
     for (const res of [invalid, large, broken, missing]) expect(res.text).not.toMatch(/\n\s+at /);
+  });
+
+  it("answers 503 with Retry-After when the node running the consult sheds load", async () => {
+    const operator = (await login(OPERATOR)).accessToken;
+    const shedding = loadSheddingOf(nodeA.broker);
+    shedding.start({ usedRatio: 0.93, level: "critical", retryAfterSec: 7 });
+    try {
+      const refused = await request(apiA, "POST", "/api/v1/consult", { token: operator, body: { question: "Capital of France?" } });
+      expect([refused.status, refused.json.error?.code, refused.headers.get("retry-after")]).toEqual([503, "MEMORY_PRESSURE", "7"]);
+    } finally {
+      shedding.stop();
+    }
+    const served = await request(apiA, "POST", "/api/v1/consult", { token: operator, body: { question: "Capital of France?" } });
+    expect([served.status, served.headers.get("retry-after")]).toEqual([200, null]);
   });
 
   it("reports readiness of NATS, PostgreSQL, Redis and the supervision tree", async () => {

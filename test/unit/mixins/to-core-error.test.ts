@@ -1,4 +1,5 @@
 import { Errors } from "moleculer";
+import ApiGateway from "moleculer-web";
 import { ActionNotFoundError, DeadlineExceededError, InternalError, NotFoundError, UnavailableError, ValidationError } from "../../../lib/errors";
 import { toCoreError } from "../../../mixins/to-core-error";
 
@@ -12,6 +13,8 @@ describe("toCoreError", () => {
     expect(toCoreError(new Errors.ServiceNotFoundError({ action: "x.y" }))).toBeInstanceOf(ActionNotFoundError);
     expect(toCoreError(new Errors.ServiceNotAvailableError({ action: "x.y" }))).toBeInstanceOf(UnavailableError);
     expect(toCoreError(new Errors.RequestTimeoutError({ action: "x.y" }))).toBeInstanceOf(DeadlineExceededError);
+    // moleculer-web's ServiceUnavailableError: a route whose action no node runs.
+    expect(toCoreError(new ApiGateway.Errors.ServiceUnavailableError("SERVICE_UNAVAILABLE"))).toMatchObject({ code: "UNAVAILABLE", status: 503 });
     const validation = toCoreError(new Errors.ValidationError("bad", "VALIDATION_ERROR", [{ field: "q", message: "The 'q' field is required.", type: "required" }]));
     expect(validation).toBeInstanceOf(ValidationError);
     expect((validation as ValidationError).issues).toEqual([{ field: "q", message: "The 'q' field is required." }]);
