@@ -2,7 +2,7 @@ import { AuditQueue, type AuditLog, type AuditOutcome } from "../lib/audit";
 import type { CoreError } from "../lib/errors";
 
 /** How a refused or failed request is recorded. */
-export function outcomeOf(err: CoreError): AuditOutcome {
+export function outcomeOf(err: { status?: number | undefined }): AuditOutcome {
   return err.status === 401 || err.status === 403 ? "denied" : err.status === 422 ? "invalid" : "failed";
 }
 

@@ -1,10 +1,11 @@
 import type { ServiceBroker, ServiceSchema } from "moleculer";
-import { connect, headers as natsHeaders, type Msg, type NatsConnection, type NatsError, type Subscription } from "nats";
+import { headers as natsHeaders, type Msg, type NatsConnection, type NatsError, type Subscription } from "nats";
 import { AuditLog } from "../lib/audit";
 import { TrustedProxies } from "../lib/http/client-address";
 import { RequestAdmission } from "../lib/http/request-admission";
 import { headerRecord, ingressRoutes, IngressMetrics, NatsIngress, type IngressMessage } from "../lib/ingress";
 import { RateLimiter } from "../lib/ratelimit/rate-limiter";
+import { connectNats } from "../lib/transport/nats-connection";
 import { coreSubjects } from "../lib/transport/subjects";
 import { EdgeAuditor, outcomeOf } from "../mixins/edge-auditor";
 import { authenticatorOf } from "../mixins/node-authenticator";
@@ -89,12 +90,7 @@ export default function createIngressService(runtime: NodeRuntime): ServiceSchem
             }
           : {}),
       });
-      const connection = await connect({
-        servers: config.nats.url.split(",").map((s) => s.trim()),
-        name: `core-ingress-${config.nodeId}`,
-        maxReconnectAttempts: -1,
-        reconnectTimeWait: 500,
-      });
+      const connection = await connectNats(config.nats.url, `core-ingress-${config.nodeId}`);
       nc = connection;
       ingress = serving;
       void (async () => {

@@ -1,12 +1,13 @@
 import type { ServiceBroker, ServiceSchema } from "moleculer";
-import { connect, headers as natsHeaders, type NatsConnection } from "nats";
+import { headers as natsHeaders, type NatsConnection } from "nats";
 import { AuditLog } from "../lib/audit";
 import { DEFAULT_CONSULT_TIMEOUT_MS } from "../lib/circle/consult-request";
 import type { Consultation } from "../lib/circle/consultation";
 import { UnavailableError } from "../lib/errors";
 import { ensureJobsConsumer, ensureJobsStream, JobHandler, JobPolicy, JobStore, JobWorker, JOBS_CONSUMER } from "../lib/jobs";
+import { connectNats } from "../lib/transport/nats-connection";
 import { coreSubjects } from "../lib/transport/subjects";
-import { EdgeAuditor } from "../mixins/edge-auditor";
+import { EdgeAuditor, outcomeOf } from "../mixins/edge-auditor";
 import { authenticatorOf } from "../mixins/node-authenticator";
 import type { NodeRuntime } from "../mixins/node-runtime";
 import { toCoreError } from "../mixins/to-core-error";
@@ -44,12 +45,7 @@ export default function createJobsService(runtime: NodeRuntime): ServiceSchema {
       const { broker, logger } = this;
       const { ackWaitMs, maxAttempts, concurrency, backoffMs, duplicateWindowMs } = config.jobs;
       const policy = new JobPolicy({ maxAttempts, backoff: { initialMs: backoffMs, maxMs: Math.max(MAX_BACKOFF_MS, backoffMs), factor: 2 } });
-      const connection = await connect({
-        servers: config.nats.url.split(",").map((s) => s.trim()),
-        name: `core-jobs-${config.nodeId}`,
-        maxReconnectAttempts: -1,
-        reconnectTimeWait: 500,
-      });
+      const connection = await connectNats(config.nats.url, `core-jobs-${config.nodeId}`);
       nc = connection;
       const open = async () => {
         const jsm = await connection.jetstreamManager();
@@ -95,7 +91,7 @@ export default function createJobsService(runtime: NodeRuntime): ServiceSchema {
             target: null,
             source: "nats:jobs",
             requestId: s.jobId,
-            outcome: s.outcome === "completed" ? "ok" : s.error?.status === 401 || s.error?.status === 403 ? "denied" : s.error?.status === 422 ? "invalid" : "failed",
+            outcome: s.outcome === "completed" ? "ok" : outcomeOf(s.error ?? {}),
           }),
       });
       let first = true;

@@ -4,6 +4,7 @@ import { singletonChild } from "../actors/singleton";
 import { Supervisor, type SupervisorEvent, type SupervisorSnapshot } from "../actors/supervisor";
 import { MemoryLeaseStore, type LeaseStore } from "../lib/lease/lease-store";
 import { NatsKvLeaseStore } from "../lib/lease/nats-kv-lease-store";
+import { natsServers } from "../lib/transport/nats-connection";
 import { ActorNotFoundError } from "../lib/errors";
 import type { Logger } from "../lib/logger";
 import { actorChild } from "../mixins/actor-child";
@@ -43,7 +44,7 @@ async function openLeaseStore(runtime: NodeRuntime): Promise<LeaseStore> {
   const ttlMs = config.heartbeat.timeoutSec * 1000;
   if (!config.nats) return new MemoryLeaseStore(ttlMs);
   return NatsKvLeaseStore.open({
-    servers: config.nats.url.split(",").map((s) => s.trim()),
+    servers: natsServers(config.nats.url),
     bucket: `${config.namespace.replace(/[^A-Za-z0-9_-]/g, "_")}_leases`,
     ttlMs,
     name: `${config.nodeId}-leases`,

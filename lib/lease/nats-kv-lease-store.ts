@@ -1,4 +1,5 @@
-import { connect, StringCodec, type KV, type NatsConnection } from "nats";
+import { StringCodec, type KV, type NatsConnection } from "nats";
+import { connectNats } from "../transport/nats-connection";
 import { UnavailableError } from "../errors";
 import type { LeaseStore } from "./lease-store";
 
@@ -24,7 +25,7 @@ export class NatsKvLeaseStore implements LeaseStore {
   private constructor(private readonly nc: NatsConnection, private readonly kv: KV, readonly ttlMs: number) {}
 
   static async open(options: { servers: string[]; bucket: string; ttlMs: number; name?: string }): Promise<NatsKvLeaseStore> {
-    const nc = await connect({ servers: options.servers, name: options.name ?? "core-leases", maxReconnectAttempts: -1, reconnectTimeWait: 500 });
+    const nc = await connectNats(options.servers.join(","), options.name ?? "core-leases");
     try {
       const kv = await nc.jetstream().views.kv(options.bucket, { ttl: options.ttlMs, history: 1 });
       return new NatsKvLeaseStore(nc, kv, options.ttlMs);

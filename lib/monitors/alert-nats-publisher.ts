@@ -1,4 +1,5 @@
-import { connect, type NatsConnection } from "nats";
+import type { NatsConnection } from "nats";
+import { connectNats } from "../transport/nats-connection";
 import type { Logger } from "../logger";
 import { describeNatsUrl } from "../transport/wait-for-nats";
 import type { CoreSubjects } from "../transport/subjects";
@@ -66,9 +67,8 @@ export class AlertNatsPublisher {
   }
 
   private async open(): Promise<void> {
-    const servers = this.options.url.split(",").map((s) => s.trim());
     try {
-      const nc = await connect({ servers, name: this.options.name, waitOnFirstConnect: true, maxReconnectAttempts: -1, reconnectTimeWait: 1_000 });
+      const nc = await connectNats(this.options.url, this.options.name, { waitOnFirstConnect: true });
       if (this.closed) {
         await nc.close();
         return;
