@@ -3,7 +3,7 @@ import globals from "globals";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: [".venv-schemathesis/**", "dist/**", "node_modules/**", "native/**", "coverage/**", "reports/**", "data/**"] },
+  { ignores: [".venv-schemathesis/**", ".venv-litellm/**", "dist/**", "node_modules/**", "native/**", "coverage/**", "reports/**", "data/**"] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

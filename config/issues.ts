@@ -21,7 +21,13 @@ function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
 /** Short rendering of what was received; secrets are not configuration values we echo at length. */
 export function formatReceived(value: unknown): string {
   if (value === undefined) return "nothing";
-  const text = JSON.stringify(value);
+  let text: string | undefined;
+  try {
+    text = JSON.stringify(value);
+  } catch {
+    // Nested deeper than the stack allows (a hostile body), a cycle or a BigInt: say what it is, not what it holds.
+    return Array.isArray(value) ? "an array" : typeof value === "object" && value !== null ? "an object" : typeof value;
+  }
   if (text === undefined) return String(value);
   return text.length > 80 ? `${text.slice(0, 77)}...` : text;
 }
@@ -34,6 +40,20 @@ function expectation(issue: z.core.$ZodIssue): string {
       return `one of ${issue.values.map((v) => String(v)).join(", ")}`;
     default:
       return issue.message;
+  }
+}
+
+/** The longest value, as JSON, an issue echoes in `received`. */
+const MAX_ECHO = 200;
+
+/** `value` when it is small enough to echo back whole (the message always says what it was), else nothing. */
+function echoable(value: unknown): { received?: unknown } {
+  if (value === undefined) return {};
+  try {
+    const text = JSON.stringify(value);
+    return text !== undefined && text.length <= MAX_ECHO ? { received: value } : {};
+  } catch {
+    return {};
   }
 }
 
@@ -53,7 +73,7 @@ export function toFieldIssues(
         const path = [...prefix, ...issue.path, key];
         out.push({
           field: formatPath(path),
-          received: valueAt(input, [...issue.path, key]),
+          ...echoable(valueAt(input, [...issue.path, key])),
           message: "unknown key; check its spelling against the documented keys",
         });
       }
@@ -62,7 +82,7 @@ export function toFieldIssues(
     const received = valueAt(input, issue.path);
     out.push({
       field: formatPath([...prefix, ...issue.path]),
-      received,
+      ...echoable(received),
       message: `received ${formatReceived(received)}; expected ${expectation(issue)}`,
     });
   }

@@ -18,6 +18,9 @@
 // 5. Stops the node and exits non-zero if either run failed.
 //
 // SCHEMATHESIS_MAX_EXAMPLES (default 25) bounds the cases per operation and phase.
+// SCHEMATHESIS_REPORT_DIR, when set, keeps each run's reports there (<dir>/admin/, <dir>/anonymous/: HAR of
+// every request sent, schemathesis's JSON run report) and the node's /health/live status after both runs
+// (<dir>/liveness.json): `npm run fuzz` (benchmarks/fuzz/schemathesis-part.ts) counts what was sent from them.
 import { spawn, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -32,6 +35,9 @@ const root = fileURLToPath(new URL("..", import.meta.url));
 const venv = join(root, ".venv-schemathesis");
 const st = join(venv, "bin", "st");
 const maxExamples = process.env.SCHEMATHESIS_MAX_EXAMPLES ?? "25";
+const reportDir = process.env.SCHEMATHESIS_REPORT_DIR;
+/** Options keeping one run's reports under SCHEMATHESIS_REPORT_DIR (none when it is not set). */
+const reportArgs = (run) => (reportDir ? ["--report", "har,json", "--report-dir", join(reportDir, run)] : []);
 const extraArgs = process.argv.slice(2);
 
 const log = (message) => console.log(`schemathesis.mjs: ${message}`);
@@ -169,16 +175,22 @@ async function main() {
 
     const schemaUrl = `${base}/api/openapi.json`;
     log("run 1: as an admin (JWT access token)");
-    const asAdmin = await schemathesis(schemaUrl, ["--header", `Authorization: Bearer ${accessToken}`, "--checks", [...CHECKS, "ignored_auth"].join(","), ...COMMON_ARGS]);
+    const asAdmin = await schemathesis(schemaUrl, ["--header", `Authorization: Bearer ${accessToken}`, "--checks", [...CHECKS, "ignored_auth"].join(","), ...COMMON_ARGS, ...reportArgs("admin")]);
     // Without credentials a protected route answers 401 whatever it is sent, so the data checks would say nothing here.
     log("run 2: without credentials (every protected route must answer 401)");
     const anonymous = await schemathesis(schemaUrl, [
       "--checks",
       ["not_a_server_error", "status_code_conformance", "content_type_conformance", "response_headers_conformance", "response_schema_conformance", "anonymous_refused"].join(","),
       ...COMMON_ARGS,
+      ...reportArgs("anonymous"),
     ]);
     failed = asAdmin !== 0 || anonymous !== 0;
     log(`admin run exit ${asAdmin}, anonymous run exit ${anonymous}`);
+    if (reportDir) {
+      // Whether the node outlived the fuzzing, for the fuzz report.
+      const live = await fetch(`${base}/health/live`).then((res) => res.status, (err) => String(err));
+      writeFileSync(join(reportDir, "liveness.json"), JSON.stringify({ healthLive: live }));
+    }
   } finally {
     await node.stop();
     await new Promise((resolve) => stub.server.close(resolve));

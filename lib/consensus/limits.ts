@@ -9,6 +9,8 @@ export const MAX_RESPONSE_BYTES = 64 * 1024;
 /** UTF-8 bytes over all responses; also keeps term numbers within the shingle key range. */
 export const MAX_TOTAL_BYTES = 4 * 1024 * 1024;
 export const MAX_KEY_POINTS_LIMIT = 50;
+/** The largest weight: 256 of them still sum to a finite number with room for the shares' arithmetic. */
+export const MAX_WEIGHT = 1e9;
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
 
@@ -34,9 +36,13 @@ export function validateConsensusInput(responses: unknown, options: unknown = {}
     if (typeof r.text !== "string") issues.push({ field: `${at}.text`, message: "expected a string" });
     const weight = r.weight ?? 1;
     const confidence = r.confidence ?? 1;
-    if (typeof weight !== "number" || !Number.isFinite(weight) || weight <= 0) issues.push({ field: `${at}.weight`, message: "expected a finite number > 0", received: r.weight });
-    if (typeof confidence !== "number" || !(confidence > 0 && confidence <= 1)) issues.push({ field: `${at}.confidence`, message: "expected a number in (0, 1]", received: r.confidence });
+    const weightOk = typeof weight === "number" && weight > 0 && weight <= MAX_WEIGHT;
+    const confidenceOk = typeof confidence === "number" && confidence > 0 && confidence <= 1;
+    if (!weightOk) issues.push({ field: `${at}.weight`, message: `expected a number > 0 and at most ${MAX_WEIGHT}`, received: r.weight });
+    if (!confidenceOk) issues.push({ field: `${at}.confidence`, message: "expected a number in (0, 1]", received: r.confidence });
     weights[i] = Number(weight) * Number(confidence);
+    // Both tiny (e.g. 1e-300 each): the product underflows to 0 and the response would count for nothing, dividing by 0 later.
+    if (weightOk && confidenceOk && !(weights[i]! > 0)) issues.push({ field: `${at}.weight`, message: "weight × confidence is too small to count (it rounds to 0)", received: r.weight });
   });
   if (!isObject(options)) issues.push({ field: "options", message: "expected an object" });
   const o = isObject(options) ? options : {};
@@ -48,7 +54,7 @@ export function validateConsensusInput(responses: unknown, options: unknown = {}
   const resolved: ResolvedOptions = {
     threshold: unit("threshold", CLUSTER_THRESHOLD),
     cosineWeight: unit("cosineWeight", COSINE_WEIGHT),
-    maxKeyPoints: Number(o.maxKeyPoints ?? MAX_KEY_POINTS),
+    maxKeyPoints: typeof (o.maxKeyPoints ?? MAX_KEY_POINTS) === "number" ? Number(o.maxKeyPoints ?? MAX_KEY_POINTS) : Number.NaN,
   };
   if (!Number.isInteger(resolved.maxKeyPoints) || resolved.maxKeyPoints < 0 || resolved.maxKeyPoints > MAX_KEY_POINTS_LIMIT) {
     issues.push({ field: "options.maxKeyPoints", message: `expected an integer from 0 to ${MAX_KEY_POINTS_LIMIT}`, received: o.maxKeyPoints });

@@ -31,16 +31,23 @@ function check(schema: z.ZodType | undefined, value: unknown, where: string, iss
 export const NUL = "\u0000";
 const NO_NUL_MESSAGE = "text without NUL characters (U+0000)";
 
+/** No route takes JSON nested deeper; a body that is (thousands of `[` in 256 KiB) would exhaust the stack of whatever walks it. */
+export const MAX_NESTING = 32;
+
 /** Every string (or object key) holding U+0000, wherever it is in `value`; its value is never echoed. */
-function nulIssues(value: unknown, field: string, issues: FieldIssue[]): void {
+function nulIssues(value: unknown, field: string, issues: FieldIssue[], depth = 0): void {
   if (typeof value === "string") {
     if (value.includes(NUL)) issues.push({ field, message: NO_NUL_MESSAGE });
-  } else if (Array.isArray(value)) {
-    value.forEach((item, i) => nulIssues(item, `${field}[${i}]`, issues));
   } else if (typeof value === "object" && value !== null) {
-    for (const [key, item] of Object.entries(value)) {
-      if (key.includes(NUL)) issues.push({ field, message: `property names ${NO_NUL_MESSAGE}` });
-      else nulIssues(item, `${field}.${key}`, issues);
+    if (depth >= MAX_NESTING) {
+      issues.push({ field, message: `at most ${MAX_NESTING} levels of nested arrays and objects` });
+    } else if (Array.isArray(value)) {
+      value.forEach((item, i) => nulIssues(item, `${field}[${i}]`, issues, depth + 1));
+    } else {
+      for (const [key, item] of Object.entries(value)) {
+        if (key.includes(NUL)) issues.push({ field, message: `property names ${NO_NUL_MESSAGE}` });
+        else nulIssues(item, `${field}.${key}`, issues, depth + 1);
+      }
     }
   }
 }

@@ -37,6 +37,14 @@ describe("validateRequest", () => {
     });
   });
 
+  it("refuses a body nested deeper than the stack with a 422, not a crash", () => {
+    let experts: unknown = [];
+    for (let i = 0; i < 20_000; i++) experts = [experts];
+    const issues = issuesOf(() => validateRequest(route("consult"), { path: {}, query: {}, body: { question: "q", experts } }));
+    expect(issues).toContainEqual({ field: expect.stringMatching(/^body\.experts/), message: expect.stringMatching(/^received an array; expected/) });
+    expect(issues).toContainEqual({ field: expect.stringMatching(/^body\.experts(\[0\]){30}/), message: "at most 32 levels of nested arrays and objects" });
+  });
+
   it("refuses parameters a route does not take", () => {
     expect(issuesOf(() => validateRequest(route("listActors"), { path: {}, query: { x: "1" }, body: undefined }))[0]!.field).toBe("query.x");
     expect(issuesOf(() => validateRequest(route("listActors"), { path: {}, query: {}, body: { x: 1 } }))[0]!.field).toBe("body");
