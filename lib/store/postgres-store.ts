@@ -25,7 +25,8 @@ function isConnectionError(err: unknown): boolean {
   const e = err as { code?: string; message?: string } | undefined;
   if (!e) return false;
   if (e.code && CONNECTION_CODES.has(e.code)) return true;
-  return /Connection terminated|timeout exceeded when trying to connect/i.test(e.message ?? "");
+  // The last: pg's answer to a query on a client whose connection already broke (the server went away mid-transaction).
+  return /Connection terminated|timeout exceeded when trying to connect|has encountered a connection error/i.test(e.message ?? "");
 }
 
 /** The URL without its password, for logs and messages. */
@@ -143,15 +144,20 @@ export class PostgresStore implements Store {
     } catch (err) {
       throw isConnectionError(err) ? unavailable(err, this.where) : err;
     }
+    // pg-pool takes its own 'error' listener off a checked-out client: without one, the server going away mid-transaction would crash the process (the query itself rejects).
+    const onError = () => undefined;
+    client.on("error", onError);
     const tx = wrapClient(client, this.where);
     try {
       await tx.exec("BEGIN");
       const result = await fn(tx);
       await tx.exec("COMMIT");
+      client.off("error", onError);
       client.release();
       return result;
     } catch (err) {
       await client.query("ROLLBACK").catch(() => undefined);
+      client.off("error", onError);
       // A client whose connection broke must not go back to the pool.
       client.release(isConnectionError(err) || err instanceof UnavailableError ? (err as Error) : undefined);
       throw err;

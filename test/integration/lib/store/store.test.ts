@@ -97,6 +97,23 @@ describe("both backends", () => {
     expect(rows.rowCount).toBe(MIGRATIONS.length);
   });
 
+  it("PostgreSQL: a connection that dies inside a transaction fails it as UNAVAILABLE, and the process goes on", async () => {
+    const pg = await stores.postgres(stores.schema("dies"));
+    const killer = await stores.postgres(stores.schema("killer"));
+    const err = await pg
+      .transaction(async (tx) => {
+        const { rows } = await tx.query<{ pid: number }>("SELECT pg_backend_pid() AS pid");
+        // The server ends this transaction's connection, as a crash or a restart of PostgreSQL would.
+        await killer.query("SELECT pg_terminate_backend($1)", [rows[0]!.pid]);
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        await tx.query("SELECT 1");
+      })
+      .catch((e: unknown) => e);
+    // Without a listener of its own on the checked-out client, its 'error' event would have been unhandled: the process would be gone.
+    expect(err).toBeInstanceOf(UnavailableError);
+    expect((await pg.query<{ one: number }>("SELECT 1 AS one")).rows[0]!.one).toBe(1);
+  });
+
   it("PostgreSQL unreachable: retries with a clear log line until aborted, then fails as UNAVAILABLE", async () => {
     const lines: string[] = [];
     const logger = { ...silentLogger, warn: (...args: unknown[]) => lines.push(args.join(" ")) };
