@@ -19,7 +19,7 @@ import { sendOpenAiError } from "../lib/openai-compat";
 import { openAiOperations } from "../lib/openai-compat/openapi-operations";
 import { packageInfo } from "../lib/package-info";
 import { RateLimiter } from "../lib/ratelimit/rate-limiter";
-import { authenticatorOf } from "../mixins/node-authenticator";
+import { apiKeyRevocations, authenticatorOf } from "../mixins/node-authenticator";
 import { limitedRoutes, RateLimitMetrics } from "../mixins/ratelimit-metrics";
 import type { NodeRuntime } from "../mixins/node-runtime";
 import { toCoreError } from "../mixins/to-core-error";
@@ -145,7 +145,7 @@ export default function createApiService(runtime: NodeRuntime): ServiceSchema<Ap
 
   return {
     name: "api",
-    mixins: [ApiGateway],
+    mixins: [ApiGateway, apiKeyRevocations(runtime)],
     settings: {
       port: config.apiPort,
       ip: config.host,

@@ -6,7 +6,7 @@ import type { SignedIn, TokenPair } from "../lib/security/authenticator";
 import { requires } from "../mixins/action-permission";
 import { auditContextOf } from "../mixins/audit-source";
 import { outcomeOf } from "../mixins/edge-auditor";
-import { authenticatorOf } from "../mixins/node-authenticator";
+import { API_KEY_REVOKED_EVENT, authenticatorOf } from "../mixins/node-authenticator";
 import type { NodeRuntime } from "../mixins/node-runtime";
 import { principalOf } from "../mixins/principal";
 import { toCoreError } from "../mixins/to-core-error";
@@ -109,9 +109,12 @@ export default function createAuthService(runtime: NodeRuntime): ServiceSchema {
       }),
       revokeKey: requires("admin:keys", {
         params: { id: { type: "string", min: 1, max: 64 }, $$strict: true },
-        handler(ctx: Ctx) {
+        async handler(ctx: Ctx) {
           const id = ctx.params.id as string;
-          return audited(ctx, "keys.revoke", () => id, () => auth().revokeApiKey(id));
+          const revoked = await audited(ctx, "keys.revoke", () => id, () => auth().revokeApiKey(id));
+          // Every node drops its cached copy of the key's row now, not when the copy expires.
+          await ctx.broadcast(API_KEY_REVOKED_EVENT, { id });
+          return revoked;
         },
       }),
       createUser: requires("admin:users", {

@@ -8,7 +8,7 @@ import { RateLimiter } from "../lib/ratelimit/rate-limiter";
 import { connectNats } from "../lib/transport/nats-connection";
 import { coreSubjects } from "../lib/transport/subjects";
 import { EdgeAuditor, outcomeOf } from "../mixins/edge-auditor";
-import { authenticatorOf } from "../mixins/node-authenticator";
+import { apiKeyRevocations, authenticatorOf } from "../mixins/node-authenticator";
 import { RateLimitMetrics } from "../mixins/ratelimit-metrics";
 import type { NodeRuntime } from "../mixins/node-runtime";
 import { toCoreError } from "../mixins/to-core-error";
@@ -46,6 +46,7 @@ export default function createIngressService(runtime: NodeRuntime): ServiceSchem
 
   return {
     name: "ingress",
+    mixins: [apiKeyRevocations(runtime)],
 
     async started(this: Self) {
       if (!config.nats) {

@@ -8,7 +8,7 @@ import { ensureJobsConsumer, ensureJobsStream, JobHandler, JobPolicy, JobStore, 
 import { connectNats } from "../lib/transport/nats-connection";
 import { coreSubjects } from "../lib/transport/subjects";
 import { EdgeAuditor, outcomeOf } from "../mixins/edge-auditor";
-import { authenticatorOf } from "../mixins/node-authenticator";
+import { apiKeyRevocations, authenticatorOf } from "../mixins/node-authenticator";
 import type { NodeRuntime } from "../mixins/node-runtime";
 import { toCoreError } from "../mixins/to-core-error";
 
@@ -35,6 +35,7 @@ export default function createJobsService(runtime: NodeRuntime): ServiceSchema {
 
   return {
     name: "jobs",
+    mixins: [apiKeyRevocations(runtime)],
 
     async started(this: Self) {
       if (!config.nats) {

@@ -34,7 +34,7 @@ import { AccessPolicy } from "../lib/security/access-policy";
 import type { AuthenticatedPrincipal } from "../lib/security/principal";
 import { requires } from "../mixins/action-permission";
 import { EdgeAuditor } from "../mixins/edge-auditor";
-import { authenticatorOf } from "../mixins/node-authenticator";
+import { apiKeyRevocations, authenticatorOf } from "../mixins/node-authenticator";
 import { nodeReadiness } from "../mixins/node-readiness";
 import type { NodeRuntime } from "../mixins/node-runtime";
 import { toCoreError } from "../mixins/to-core-error";
@@ -96,6 +96,7 @@ export default function createMcpGatewayService(runtime: NodeRuntime): ServiceSc
 
   return {
     name: MCP_GATEWAY_SERVICE,
+    mixins: [apiKeyRevocations(runtime)],
 
     actions: {
       tools: requires("mcp:list", {

@@ -301,6 +301,11 @@ export class Authenticator {
     return info;
   }
 
+  /** Drops this node's cached copy of a key's row (another node revoked it: the `apiKeys.revoked` broadcast). */
+  forgetApiKey(id: string): void {
+    this.keyCache?.delete(id);
+  }
+
   // Internals
 
   private async apiKeyRecord(id: string): Promise<ApiKeyRecord | undefined> {
