@@ -11,6 +11,8 @@ import { ChaosNats, ChaosPostgres, ChaosRedis } from "./chaos-infra";
 import { QUESTION } from "./consult-provider";
 import { freePort } from "./mcp-bench-support";
 import { newReport, saveReport, type Row } from "./report";
+import { intEnv } from "./bench-env";
+import { prng } from "./consensus-corpus";
 
 /**
  * `npm run chaos`: three CORE nodes (`core start`, every default service) on a
@@ -47,14 +49,6 @@ const CONSULT_TIMEOUT_MS = 8_000;
 
 type Edge = "REST" | "NATS" | "JetStream";
 const EDGES: Edge[] = ["REST", "NATS", "JetStream"];
-
-function intEnv(name: string, fallback: number, min = 1): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === "") return fallback;
-  const n = Number(raw.replace(/_/g, ""));
-  if (!Number.isInteger(n) || n < min) throw new Error(`${name}: received ${JSON.stringify(raw)}; expected an integer of at least ${min}`);
-  return n;
-}
 
 interface Settings {
   durationSec: number;
@@ -97,17 +91,6 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const secs = (ms: number) => (ms / 1000).toFixed(1);
 const pct = (x: number) => `${(x * 100).toFixed(2)} %`;
 
-/** A small seeded PRNG (mulberry32), so a run's choice of victims can be repeated. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function runCommand(args: string[], env: NodeJS.ProcessEnv, what: string): Promise<string> {
   const child = spawn(process.execPath, args, { env, stdio: ["ignore", "pipe", "pipe"] });

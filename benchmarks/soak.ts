@@ -10,6 +10,7 @@ import { cleanRedis, dropSchema } from "./bench-cleanup";
 import { QUESTION } from "./consult-provider";
 import { newReport, saveReport, type Row } from "./report";
 import { inspectAfterGc, scrapeNode, socketsByPeer, type InspectedSample, type ProcessSample, type SocketPeers } from "./soak-probe";
+import { intEnv } from "./bench-env";
 
 /**
  * `npm run soak`: SOAK_CONSULTS (default 100 000) consults through REST `POST
@@ -43,14 +44,6 @@ const SLOWEST_MS = Math.max(...LATENCIES_MS);
 const GROWTH_LIMIT = 0.1;
 /** Moleculer's metrics collectInterval (5 s), at which process_memory_* and process_internal_active_handles are refreshed. */
 const METRICS_REFRESH_MS = 5_000;
-
-function intEnv(name: string, fallback: number, min = 1): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === "") return fallback;
-  const n = Number(raw.replace(/_/g, ""));
-  if (!Number.isInteger(n) || n < min) throw new Error(`${name}: received ${JSON.stringify(raw)}; expected an integer of at least ${min}`);
-  return n;
-}
 
 interface Settings {
   consults: number;

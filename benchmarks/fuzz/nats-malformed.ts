@@ -1,4 +1,5 @@
 import type { CoreSubjects } from "../../lib/transport/subjects";
+import { prng } from "../consensus-corpus";
 
 /**
  * Malformed requests for CORE's NATS ingress (`<prefix>.v1.consult`,
@@ -38,17 +39,6 @@ export interface MalformedContext {
   maxBytes: number;
 }
 
-/** mulberry32: a small seeded PRNG, so a run is replayed from its seed. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const encoder = new TextEncoder();
 const json = (value: unknown) => encoder.encode(JSON.stringify(value));
@@ -81,7 +71,7 @@ export class MalformedMessages {
     private readonly context: MalformedContext,
     seed: number,
   ) {
-    this.random = seededRandom(seed);
+    this.random = prng(seed);
   }
 
   private int(min: number, max: number): number {

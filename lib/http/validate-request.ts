@@ -69,7 +69,7 @@ export function validateRequest(route: ApiRoute, parts: RequestParts): Record<st
     : hasQuery
       ? (issues.push(...Object.keys(parts.query).map((name) => ({ field: `query.${name}`, message: "unknown parameter: this route takes none" }))), undefined)
       : {};
-  const emptyBody = parts.body === undefined || (typeof parts.body === "object" && parts.body !== null && Object.keys(parts.body).length === 0);
+  const emptyBody = parts.body === undefined || (typeof parts.body === "object" && parts.body !== null && !Array.isArray(parts.body) && Object.keys(parts.body).length === 0);
   const body = route.body
     ? check(route.body, parts.body, "body", issues)
     : emptyBody

@@ -37,6 +37,13 @@ describe("validateRequest", () => {
     });
   });
 
+  it("takes nothing or {} where a route has no body, and refuses anything else, [] included", () => {
+    expect(validateRequest(route("listExperts"), { path: {}, query: {}, body: {} })).toEqual({});
+    for (const body of [[], [1], { a: 1 }, 42, "x"]) {
+      expect(issuesOf(() => validateRequest(route("listExperts"), { path: {}, query: {}, body }))).toEqual([{ field: "body", message: "no body expected for this route" }]);
+    }
+  });
+
   it("refuses a body nested deeper than the stack with a 422, not a crash", () => {
     let experts: unknown = [];
     for (let i = 0; i < 20_000; i++) experts = [experts];
