@@ -110,8 +110,17 @@ beforeAll(async () => {
   metricsUrls.a = `http://127.0.0.1:${metricsA}/metrics`;
   metricsUrls.b = `http://127.0.0.1:${metricsB}/metrics`;
   nc = await connect({ servers: NATS_URL, name: "plain-nats-client" });
-  // B takes consults before it has seen A's circle: wait until the cluster has met.
-  await waitFor(async () => (await request(subjects.consult, { question: "Ready?" }, { Authorization: OPERATOR })).status === 200, 60_000, "a first consult over NATS");
+  // B takes consults before it has seen A's circle: wait until the cluster has met, i.e. until each node
+  // (the queue group picks one per request) has answered a consult with 200.
+  const answered = (node: "a" | "b") => metric(node, "core_ingress_requests_total", { subject: subjects.consult, status: "200" });
+  await waitFor(
+    async () => {
+      await request(subjects.consult, { question: "Ready?" }, { Authorization: OPERATOR });
+      return (await answered("a")) > 0 && (await answered("b")) > 0;
+    },
+    60_000,
+    "a consult answered over NATS by each node",
+  );
 }, 180_000);
 
 afterAll(async () => {
