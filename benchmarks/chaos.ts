@@ -12,6 +12,7 @@ import { QUESTION } from "./consult-provider";
 import { freePort } from "./mcp-bench-support";
 import { newReport, saveReport, type Row } from "./report";
 import { intEnv } from "./bench-env";
+import { runCommand } from "./bench-process";
 import { prng } from "./consensus-corpus";
 
 /**
@@ -92,16 +93,6 @@ const secs = (ms: number) => (ms / 1000).toFixed(1);
 const pct = (x: number) => `${(x * 100).toFixed(2)} %`;
 
 
-function runCommand(args: string[], env: NodeJS.ProcessEnv, what: string): Promise<string> {
-  const child = spawn(process.execPath, args, { env, stdio: ["ignore", "pipe", "pipe"] });
-  let out = "";
-  let err = "";
-  child.stdout.on("data", (c: Buffer) => (out += c.toString()));
-  child.stderr.on("data", (c: Buffer) => (err += c.toString()));
-  return new Promise((resolve, reject) => {
-    child.once("exit", (code) => (code === 0 ? resolve(out) : reject(new Error(`${what} exited with ${code}:\n${out}${err}`))));
-  });
-}
 
 /** One CORE node: a fixed node id and API port, so that a client can find it again after a restart. */
 class ChaosNode {

@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
@@ -9,6 +9,7 @@ import { AccessTokens } from "../lib/security/access-tokens";
 import { coreSubjects } from "../lib/transport/subjects";
 import { dropSchema } from "./bench-cleanup";
 import { QUESTION } from "./consult-provider";
+import { median, startChild, stopChild } from "./mcp-bench-support";
 import { newReport, saveReport, type Row } from "./report";
 
 /**
@@ -38,33 +39,6 @@ interface RunResult {
   rate: number;
   p50: number;
   p99: number;
-}
-
-/** Starts a child and resolves with the first match of `ready` in its output (stdout and stderr). */
-function startChild(args: string[], env: NodeJS.ProcessEnv, ready: RegExp, what: string): Promise<{ child: ChildProcess; match: RegExpMatchArray }> {
-  const child = spawn(process.execPath, args, { env, stdio: ["ignore", "pipe", "pipe"] });
-  return new Promise((resolve, reject) => {
-    let out = "";
-    let done = false;
-    const onData = (chunk: Buffer) => {
-      if (done) return void process.stderr.write(chunk);
-      out += chunk.toString();
-      const m = ready.exec(out);
-      if (!m) return;
-      done = true;
-      resolve({ child, match: m });
-    };
-    child.stdout!.on("data", onData);
-    child.stderr!.on("data", onData);
-    child.once("exit", (code) => reject(new Error(`${what} exited with ${code}:\n${out}`)));
-  });
-}
-
-async function stopChild(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise((resolve) => child.once("exit", resolve));
-  child.kill("SIGTERM");
-  await exited;
 }
 
 /** What a consult must be for its timing to count: all five answered, agreeing on Paris. */
@@ -98,7 +72,6 @@ async function drive(call: () => Promise<void>, concurrency: number): Promise<Ru
   return { rate: samples.length / (RUN_MS / 1000), p50: at(0.5), p99: at(0.99) };
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 export async function runIngressBenchmark(): Promise<void> {
   const natsUrl = process.env.NATS_URL ?? "nats://127.0.0.1:4222";
@@ -122,7 +95,7 @@ export async function runIngressBenchmark(): Promise<void> {
   let nc: NatsConnection | undefined;
   const rows: Row[] = [];
   try {
-    const providers = await startChild([join(__dirname, "consult-provider.js"), ...LATENCIES_MS.map(String)], process.env, /ready (\{.*\})/, "the provider stub");
+    const providers = await startChild([join(__dirname, "consult-provider.js"), ...LATENCIES_MS.map(String)], { ready: /ready (\{.*\})/, name: "the provider stub", echo: true, timeoutMs: 120_000 });
     children.push(providers.child);
     const ports = (JSON.parse(providers.match[1]!) as { ports: number[] }).ports;
     const configFile = join(dir, "core.json");
@@ -132,9 +105,8 @@ export async function runIngressBenchmark(): Promise<void> {
         experts: ports.map((port, i) => ({ id: `e${i + 1}-${LATENCIES_MS[i]}ms`, provider: "openai-compatible", model: `stub-${i + 1}`, baseUrl: `http://127.0.0.1:${port}/v1` })),
       }),
     );
-    const node = await startChild(
-      [join(__dirname, "..", "bin", "core.js"), "start", "--node-id", "bench-ingress", "--services", SERVICES],
-      {
+    const node = await startChild([join(__dirname, "..", "bin", "core.js"), "start", "--node-id", "bench-ingress", "--services", SERVICES], {
+      env: {
         PATH: process.env.PATH,
         HOME: process.env.HOME,
         CORE_CONFIG: configFile,
@@ -148,9 +120,11 @@ export async function runIngressBenchmark(): Promise<void> {
         DATABASE_URL: databaseUrl,
         CORE_DB_SCHEMA: schema,
       },
-      /listening: api (http:\/\/\S+?),/,
-      "the CORE node",
-    );
+      ready: /listening: api (http:\/\/\S+?),/,
+      name: "the CORE node",
+      echo: true,
+      timeoutMs: 120_000,
+    });
     children.push(node.child);
     const api = node.match[1]!;
     nc = await connect({ servers: natsUrl, name: "bench-ingress-client" });

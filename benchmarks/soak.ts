@@ -11,6 +11,7 @@ import { QUESTION } from "./consult-provider";
 import { newReport, saveReport, type Row } from "./report";
 import { inspectAfterGc, scrapeNode, socketsByPeer, type InspectedSample, type ProcessSample, type SocketPeers } from "./soak-probe";
 import { intEnv } from "./bench-env";
+import { runCommand } from "./bench-process";
 
 /**
  * `npm run soak`: SOAK_CONSULTS (default 100 000) consults through REST `POST
@@ -122,17 +123,6 @@ function startChild(args: string[], env: NodeJS.ProcessEnv, ready: RegExp, what:
   });
 }
 
-/** Runs a command to its end; resolves with its stdout, rejects with its output when it fails. */
-function runCommand(args: string[], env: NodeJS.ProcessEnv, what: string): Promise<string> {
-  const child = spawn(process.execPath, args, { env, stdio: ["ignore", "pipe", "pipe"] });
-  let out = "";
-  let err = "";
-  child.stdout.on("data", (c: Buffer) => (out += c.toString()));
-  child.stderr.on("data", (c: Buffer) => (err += c.toString()));
-  return new Promise((resolve, reject) => {
-    child.once("exit", (code) => (code === 0 ? resolve(out) : reject(new Error(`${what} exited with ${code}:\n${out}${err}`))));
-  });
-}
 
 async function stopChild(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
