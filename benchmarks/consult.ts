@@ -1,7 +1,8 @@
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { Session } from "node:inspector/promises";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { randomBytes } from "node:crypto";
 import type { Consultation } from "../lib/circle/consultation";
 import { startNode, type CoreNode } from "../node";
@@ -23,7 +24,7 @@ import { newReport, saveReport, type Row } from "./report";
 /** Each expert's fixed latency (ms); the slowest sets the floor of every consult. */
 const LATENCIES_MS = [20, 25, 30, 35, 40];
 const SLOWEST_MS = Math.max(...LATENCIES_MS);
-/** X_CONCURRENCY=1,64 and X_SETUPS=embedded narrow a run (for profiling one setup). */
+/** X_CONCURRENCY=1,64 and X_SETUPS=embedded narrow a run (for profiling one setup: X_PROFILE). */
 const CONCURRENCY = process.env.X_CONCURRENCY ? process.env.X_CONCURRENCY.split(",").map(Number) : process.env.X_QUICK ? [1, 64] : [1, 16, 64];
 const ROUNDS = 3;
 /** Per setup, cell and round: WARM_MS unmeasured, then RUN_MS measured, the callers never pausing in between. */
@@ -102,6 +103,24 @@ async function drive(call: () => Promise<Consultation | undefined>, concurrency:
   const sorted = samples.map((s) => s.ms).sort((a, b) => a - b);
   const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * q))]!;
   return { rate: samples.length / (RUN_MS / 1000), p50: at(0.5), p99: at(0.99), samples };
+}
+
+/** X_PROFILE=<dir>: a V8 CPU profile of this process (the node runs in it) over each CORE run, warm-up included; read with benchmarks/cpu-profile.ts. */
+const PROFILE_DIR = process.env.X_PROFILE;
+
+async function startProfile(): Promise<{ stop(file: string): Promise<void> }> {
+  const session = new Session();
+  session.connect();
+  await session.post("Profiler.enable");
+  await session.post("Profiler.start");
+  return {
+    async stop(file) {
+      const { profile } = await session.post("Profiler.stop");
+      mkdirSync(dirname(file), { recursive: true });
+      writeFileSync(file, JSON.stringify(profile));
+      session.disconnect();
+    },
+  };
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
@@ -187,7 +206,9 @@ export async function runConsultBenchmark(): Promise<void> {
       for (let round = 0; round < ROUNDS; round++) {
         const order = setups.map((_, i) => setups[(i + round) % setups.length]!);
         for (const setup of order) {
+          const profiler = PROFILE_DIR && setup !== BASELINE ? await startProfile() : undefined;
           runs[setup].push(await drive(calls[setup], concurrency));
+          await profiler?.stop(join(PROFILE_DIR!, `consult-${setup}-c${concurrency}-r${round}.cpuprofile`));
           process.stderr.write(".");
         }
       }

@@ -7,6 +7,7 @@ import { WriteBehindConsultations, type Consultations } from "../lib/circle/writ
 import type { Logger } from "../lib/logger";
 import { ConsultationStore, InvalidCursorError } from "../lib/circle/consultation-store";
 import type { ExpertAnswer } from "../lib/circle/expert-answer";
+import { ExpertLatencies } from "../lib/circle/expert-latencies";
 import { listExperts, type ExpertListing, type ExpertStatus } from "../lib/circle/expert-directory";
 import type { ExpertOutcome } from "../lib/circle/fan-out";
 import type { ConsensusResult } from "../lib/consensus";
@@ -52,6 +53,7 @@ interface CircleState {
   metrics?: CircleMetrics;
   cache?: ConsultCache;
   budgets?: BudgetLedger;
+  latencies: ExpertLatencies;
 }
 
 /**
@@ -74,7 +76,7 @@ export default function createCircleActor(runtime: Pick<NodeRuntime, "config" | 
   const circle = defineActor<CircleState>({
     name: "circle",
     kind: "circle",
-    state: () => ({ store: consultations }),
+    state: () => ({ store: consultations, latencies: new ExpertLatencies() }),
     started(self) {
       logger = self.logger;
       self.state.metrics = CircleMetrics.for(self.broker);
@@ -103,6 +105,7 @@ export default function createCircleActor(runtime: Pick<NodeRuntime, "config" | 
             prices,
             ...(self.state.budgets ? { budgets: self.state.budgets } : {}),
             ...(self.state.cache ? { cache: self.state.cache } : {}),
+            latencies: self.state.latencies,
           });
           const token = typeof ctx.meta.progress === "string" ? ctx.meta.progress : undefined;
           const onOutcome = (o: ExpertOutcome) => {

@@ -10,6 +10,7 @@ import type { ChatMessage } from "../providers/types";
 import { consultKey, DEFAULT_CONSULT_TIMEOUT_MS, type ConsultRequest } from "./consult-request";
 import { totals, type Consultation } from "./consultation";
 import type { ExpertAnswer } from "./expert-answer";
+import type { ExpertLatencies } from "./expert-latencies";
 import { fanOut, type ExpertOutcome } from "./fan-out";
 import { NO_EXPERTS_HINT } from "./no-experts-hint";
 
@@ -34,6 +35,8 @@ export interface ConsultDeps {
   budgets?: Pick<BudgetLedger, "reserve">;
   /** Identical consults answered once; none: every consult asks its experts. */
   cache?: ConsultCache;
+  /** The experts' recent answering times: the slowest expected is asked first. None: configured order. */
+  latencies?: ExpertLatencies;
   now?: () => number;
 }
 
@@ -171,8 +174,10 @@ export class ConsultRunner {
   private async askAndMerge(plan: ConsultPlan, question: ExpertQuestion, required: number): Promise<Consultation> {
     const { request, experts, context, started, deadline } = plan;
     const ids = experts.map((e) => e.id);
+    const latencies = this.deps.latencies;
     const { outcomes, answered, quorum } = await fanOut({
       experts: ids,
+      ...(latencies ? { order: latencies.dispatchOrder(ids) } : {}),
       minResponses: required,
       deadline: deadline - finishingReserveMs(deadline - started),
       ...(request.expertTimeoutMs !== undefined ? { expertTimeoutMs: request.expertTimeoutMs } : {}),
@@ -181,6 +186,8 @@ export class ConsultRunner {
       ...(context.onOutcome ? { onOutcome: context.onOutcome } : {}),
       now: this.now,
     });
+    // A failure can be quick and says nothing of how long an answer takes; a wait that ran out does.
+    for (const o of outcomes) if (o.status !== "failed") latencies?.observe(o.expertId, o.latencyMs);
 
     let consensus: ConsensusResult | undefined;
     let error: Consultation["error"];

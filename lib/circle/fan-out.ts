@@ -18,6 +18,8 @@ export interface OutcomeError {
 export interface FanOutOptions {
   /** Expert ids, in the order their outcomes are reported. */
   experts: readonly string[];
+  /** Indices of `experts` in the order to ask them (all of them, each once); unset: as listed. */
+  order?: readonly number[];
   /** Answers needed for the consult to succeed. */
   minResponses: number;
   /** Epoch ms: no expert is waited for past this. */
@@ -56,7 +58,7 @@ export function outcomeError(err: unknown): OutcomeError {
  * deadline. Resolves when every expert has answered or failed, when the
  * deadline passes (the rest are reported `late`), or when the quorum is in and
  * the grace period after it has passed. Never rejects: the caller decides what
- * a missing quorum means.
+ * a missing quorum means (a malformed `order` throws before anything is asked).
  */
 export function fanOut(options: FanOutOptions): Promise<FanOutResult> {
   const now = options.now ?? Date.now;
@@ -65,6 +67,11 @@ export function fanOut(options: FanOutOptions): Promise<FanOutResult> {
   const outcomes: Array<ExpertOutcome | undefined> = new Array(n).fill(undefined);
   let settledCount = 0;
   let answered = 0;
+  const order = options.order ?? options.experts.map((_, i) => i);
+  // A wrong order is a caller's bug: thrown at once, before any expert is asked.
+  if (order.length !== n || new Set(order).size !== n || order.some((i) => !(Number.isInteger(i) && i >= 0 && i < n))) {
+    throw new RangeError(`order must list each of the ${n} experts' indices once, not ${JSON.stringify(order)}`);
+  }
 
   return new Promise<FanOutResult>((resolve) => {
     let done = false;
@@ -91,7 +98,8 @@ export function fanOut(options: FanOutOptions): Promise<FanOutResult> {
     timers.push(setTimeout(finish, Math.max(0, options.deadline - started)));
     if (n === 0) return finish();
 
-    options.experts.forEach((expertId, i) => {
+    for (const i of order) {
+      const expertId = options.experts[i]!;
       const own = options.expertTimeoutMs !== undefined ? started + options.expertTimeoutMs : Infinity;
       const deadline = Math.min(options.deadline, own);
       let call: Promise<ExpertAnswer>;
@@ -114,7 +122,7 @@ export function fanOut(options: FanOutOptions): Promise<FanOutResult> {
           settle(outcomes[i]);
         },
       );
-    });
+    }
 
     function settle(outcome: ExpertOutcome) {
       options.onOutcome?.(outcome);

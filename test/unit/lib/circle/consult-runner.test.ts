@@ -3,6 +3,7 @@ import { consultKey, parseConsultRequest } from "../../../../lib/circle/consult-
 import { ConsultRunner, defaultQuorum, finishingReserveMs, type ConsultDeps } from "../../../../lib/circle/consult-runner";
 import type { Consultation } from "../../../../lib/circle/consultation";
 import type { ExpertAnswer } from "../../../../lib/circle/expert-answer";
+import { ExpertLatencies } from "../../../../lib/circle/expert-latencies";
 import { consensusReference } from "../../../../lib/consensus";
 import { PriceTable } from "../../../../lib/costs/price-table";
 import { CoreError, ProviderUnavailableError, ValidationError } from "../../../../lib/errors";
@@ -53,6 +54,36 @@ describe("ConsultRunner", () => {
     expect(c.costUsd).toBeCloseTo(0.03, 12);
     expect(c.principal).toBe("u1");
     expect(saved).toEqual([c]);
+  });
+
+  it("with latencies: asks the expert expected to answer last first, learning from each consult", async () => {
+    const latencies = new ExpertLatencies();
+    const times: Record<string, number> = { a: 5, b: 30, c: 15 };
+    const asked: string[] = [];
+    const d: ConsultDeps = {
+      ...deps({ a: PARIS, b: PARIS, c: PARIS }).d,
+      latencies,
+      ask: (id) => {
+        asked.push(id);
+        return new Promise((resolve) => setTimeout(() => resolve(answer(id, PARIS)), times[id]));
+      },
+    };
+    const runner = new ConsultRunner(d);
+    await runner.run(parseConsultRequest({ question: "Capital of France?" }), { principal: U });
+    expect(asked).toEqual(["a", "b", "c"]); // nothing known yet: configured order
+    asked.length = 0;
+    const c = await runner.run(parseConsultRequest({ question: "Capital of France?" }), { principal: U });
+    expect(asked).toEqual(["b", "c", "a"]);
+    expect(c.outcomes.map((o) => o.expertId)).toEqual(["a", "b", "c"]);
+    // A failure is not a latency: b failing at once, ten times over, is still expected to be the slowest.
+    const failingB = new ConsultRunner({
+      ...d,
+      ask: (id) => (id === "b" ? Promise.reject(new ProviderUnavailableError("down")) : new Promise((resolve) => setTimeout(() => resolve(answer(id, PARIS)), times[id]))),
+    });
+    for (let i = 0; i < 10; i++) await failingB.run(parseConsultRequest({ question: "Capital of France?" }), { principal: U });
+    asked.length = 0;
+    await runner.run(parseConsultRequest({ question: "Capital of France?" }), { principal: U });
+    expect(asked[0]).toBe("b");
   });
 
   it("reports a failed expert and still answers with the quorum", async () => {

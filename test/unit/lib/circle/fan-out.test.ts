@@ -54,6 +54,34 @@ describe("fanOut", () => {
     expect(took).toBeLessThan(1_000);
   });
 
+  it("asks in the order given and still reports outcomes in the experts' order", async () => {
+    const asked: string[] = [];
+    const result = await fanOut({
+      experts: ["a", "b", "c"],
+      order: [2, 0, 1],
+      minResponses: 1,
+      deadline: Date.now() + 10_000,
+      ask: (id) => {
+        asked.push(id);
+        return later(1, () => answer(id));
+      },
+    });
+    expect(asked).toEqual(["c", "a", "b"]);
+    expect(result.outcomes.map((o) => o.expertId)).toEqual(["a", "b", "c"]);
+  });
+
+  it("refuses an order that does not list every expert once, before asking any", () => {
+    const asked: string[] = [];
+    const ask = (id: string) => {
+      asked.push(id);
+      return Promise.resolve(answer(id));
+    };
+    for (const order of [[0, 1], [0, 0, 1], [0, 1, 3], [0, 1, 1.5]]) {
+      expect(() => fanOut({ experts: ["a", "b", "c"], order, minResponses: 1, deadline: Date.now() + 1_000, ask })).toThrow(RangeError);
+    }
+    expect(asked).toEqual([]);
+  });
+
   it("returns as soon as every expert settled", async () => {
     const started = Date.now();
     const result = await fanOut({ experts: ["a", "b"], minResponses: 1, deadline: Date.now() + 10_000, ask: (id) => later(5, () => answer(id)) });
