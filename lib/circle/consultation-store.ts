@@ -143,6 +143,7 @@ export class ConsultationStore {
         JSON.stringify(responses),
         JSON.stringify(usage),
       ],
+      { prepare: "core_consultation_save" },
     );
   }
 

