@@ -1,6 +1,6 @@
 import { CoreError } from "../../lib/errors";
 import type { ConsensusResult } from "../../lib/consensus";
-import { MAX_KEY_POINTS_LIMIT, MAX_RESPONSE_BYTES, MAX_RESPONSES, MAX_TOTAL_BYTES } from "../../lib/consensus/limits";
+import { MAX_KEY_POINTS_LIMIT, MAX_RESPONSE_BYTES, MAX_RESPONSES, MAX_TOTAL_BYTES, MAX_WEIGHT } from "../../lib/consensus/limits";
 import { MAX_KEY_POINTS } from "../../lib/consensus/constants";
 
 /**
@@ -40,8 +40,10 @@ export function expectedValid(responses: unknown, options: unknown): boolean {
     const bytes = Buffer.byteLength(r.text, "utf8");
     if (bytes > MAX_RESPONSE_BYTES) return false;
     total += bytes;
-    if (!absent(r.weight) && !(typeof r.weight === "number" && Number.isFinite(r.weight) && r.weight > 0)) return false;
+    if (!absent(r.weight) && !(typeof r.weight === "number" && r.weight > 0 && r.weight <= MAX_WEIGHT)) return false;
     if (!absent(r.confidence) && !(typeof r.confidence === "number" && r.confidence > 0 && r.confidence <= 1)) return false;
+    // What a response counts for is weight × confidence: a product that underflows to 0 would count for nothing (limits.ts refuses it).
+    if (!((absent(r.weight) ? 1 : (r.weight as number)) * (absent(r.confidence) ? 1 : (r.confidence as number)) > 0)) return false;
   }
   if (total > MAX_TOTAL_BYTES) return false;
   if (options === undefined) return true;
