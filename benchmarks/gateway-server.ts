@@ -3,6 +3,8 @@ import type { AddressInfo, Server } from "node:net";
 import { MetricTypes, ServiceBroker } from "moleculer";
 import ApiGateway from "moleculer-web";
 import type { Env } from "../config";
+import type { SharedStore } from "../lib/coordination/shared-store";
+import { TokenLeases } from "../lib/ratelimit/token-leases";
 import { startNode } from "../node";
 
 /**
@@ -23,7 +25,8 @@ import { startNode } from "../node";
  * every Redis client of the node (commands issued in one event-loop turn share
  * one write), which CORE does not configure; `metrics-no-quantiles` registers
  * every histogram without quantiles (Moleculer's request-time histograms keep
- * each sample for a minute to compute them).
+ * each sample for a minute to compute them); `exact-rate-limit` takes every
+ * request's token from Redis on its own, as before lib/ratelimit/token-leases.ts.
  *
  * Prints `ready {json}` once listening; stops on SIGTERM.
  */
@@ -86,11 +89,19 @@ function dropHistogramQuantiles(): void {
   types.resolve = (type) => (String(type).toLowerCase() === "histogram" ? HistogramWithoutQuantiles : resolve(type));
 }
 
+/** Every take straight to the store: one Redis round trip per request. */
+function exactRateLimits(): void {
+  TokenLeases.prototype.takeTokens = function (this: TokenLeases, takes) {
+    return (this as unknown as { store: SharedStore }).store.takeTokens(takes);
+  };
+}
+
 async function main(): Promise<void> {
   const [variant, envJson, switches] = process.argv.slice(2);
   const on = new Set(switches?.split(",") ?? []);
   if (on.has("redis-autopipelining")) enableRedisAutoPipelining();
   if (on.has("metrics-no-quantiles")) dropHistogramQuantiles();
+  if (on.has("exact-rate-limit")) exactRateLimits();
   const server = variant === "core" ? await startCore(JSON.parse(envJson ?? "{}") as Env) : await startBare();
   // process.exit (not a signal's default) so that --cpu-prof writes its profile.
   process.on("SIGTERM", () => void server.stop().finally(() => process.exit(0)));

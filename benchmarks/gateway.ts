@@ -14,7 +14,8 @@ import { newReport, saveReport, type Row } from "./report";
  * /api/v1/auth/me` with a viewer's access token, on a node configured as a
  * production gateway (CORE_ENV=production, NATS, Redis-backed rate limits,
  * PostgreSQL), so each request takes: request id, security headers, JWT
- * verification, the rate limiter's Redis round trip, the route's schemas, the
+ * verification, the rate limit (its tokens from Redis, a few per round trip for a
+ * busy principal: lib/ratelimit/token-leases.ts), the route's schemas, the
  * RBAC middleware and the action call. Bare: a plain broker with moleculer-web
  * and one alias whose action answers an object of the same shape. Each server
  * runs in a process of its own (benchmarks/gateway-server.ts); the load
@@ -32,7 +33,7 @@ const ROUNDS = process.env.X_ROUNDS ? Number(process.env.X_ROUNDS) : process.env
 /** autocannon's duration is whole seconds. */
 const RUN_S = process.env.X_QUICK ? 2 : 3;
 const WARM_S = process.env.X_QUICK ? 2 : 5;
-/** A bucket no run can empty (a run sends well under a million requests), so every request takes the Redis round trip and none is refused. */
+/** A bucket no run can empty (a run sends well under a million requests), so every request's token comes out of it in Redis and none is refused. */
 const BUCKET = { capacity: 1_000_000_000, refillPerSecond: 1 };
 
 interface Target {
@@ -174,6 +175,7 @@ const DIAGNOSTIC_VARIANTS: Record<string, VariantSpec> = {
   "memory-rate-limit": { what: "rate limits in memory (no REDIS_URL)", drop: ["REDIS_URL", "CORE_REDIS_PREFIX"] },
   "redis-autopipelining": { what: "ioredis auto-pipelining on (rate-limit commands issued in one event-loop turn share one write to Redis)", switches: ["redis-autopipelining"] },
   "metrics-no-quantiles": { what: "metrics on, but every histogram registered without quantiles (Moleculer keeps each observed value for 60 s to compute them)", switches: ["metrics-no-quantiles"] },
+  "exact-rate-limit": { what: "every request's token taken from Redis on its own (no leases, lib/ratelimit/token-leases.ts)", switches: ["exact-rate-limit"] },
   "log-warn": { what: "CORE_LOG_LEVEL=warn", env: { CORE_LOG_LEVEL: "warn" } },
   embedded: { what: "no NATS", drop: ["NATS_URL"] },
   minimal: { what: "metrics off, no rate limit, log level warn, no NATS: what is left is the pipeline's own code (request id, headers, JWT, schemas, RBAC and CORE's broker middlewares)", env: { CORE_METRICS: "false", CORE_LOG_LEVEL: "warn" }, rateLimits: {}, drop: ["NATS_URL"] },
@@ -305,7 +307,7 @@ export async function runGatewayBenchmark(): Promise<void> {
     const refilled = Math.ceil(((Date.now() - started) / 1000) * BUCKET.refillPerSecond);
     if (taken + refilled < coreTarget.answered) throw new Error(`the rate limiter took ${taken} tokens for ${coreTarget.answered} requests: not every request went through it`);
     report.notes.push(
-      `Rate limit in the path: the viewer's bucket (rateLimits.default, capacity ${BUCKET.capacity.toLocaleString("en")}, refill ${BUCKET.refillPerSecond}/s) went from ${before} to ${after} tokens remaining over ${coreTarget.answered} answered requests (plus one probe), ${refilled} refilled meanwhile: every request took its token in Redis; every answer was 200 with the RateLimit-Limit header.`,
+      `Rate limit in the path: the viewer's bucket (rateLimits.default, capacity ${BUCKET.capacity.toLocaleString("en")}, refill ${BUCKET.refillPerSecond}/s) went from ${before} to ${after} tokens remaining over ${coreTarget.answered} answered requests (plus one probe), ${refilled} refilled meanwhile: every request's token came out of the bucket in Redis (one per round trip, or leased a few at a time: lib/ratelimit/token-leases.ts); every answer was 200 with the RateLimit-Limit header.`,
     );
   } finally {
     await Promise.all(targets.map((t) => stopChild(t.child)));

@@ -84,7 +84,8 @@ export default function createApiService(runtime: NodeRuntime): ServiceSchema<Ap
   const mcpCors = mcpCorsOptions(config.http.corsOrigins);
   let openApi: string | undefined;
   let admission: RequestAdmission | undefined;
-  const limiter = runtime.shared ? new RateLimiter(config.rateLimits, runtime.shared) : undefined;
+  // Redis is a round trip per take: a busy principal's tokens are taken a few at a time (lib/ratelimit/token-leases.ts).
+  const limiter = runtime.shared ? new RateLimiter(config.rateLimits, runtime.shared, { leases: config.redis !== undefined }) : undefined;
   // Set when the service starts (it needs the broker); refusals before that are not counted.
   let rateLimitMetrics: RateLimitMetrics | undefined;
   const admissionOf = (logger: Self["logger"]) =>

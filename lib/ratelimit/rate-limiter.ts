@@ -2,6 +2,7 @@ import type { RateLimitConfig } from "../../config/file-schema";
 import type { SharedStore, TokenBucket, TokenTake, TokenTakeRequest } from "../coordination/shared-store";
 import { ConfigError, RateLimitedError } from "../errors";
 import { parseRoutePattern, routeKeyProblems, type RoutePattern } from "./route-pattern";
+import { TokenLeases, type TokenLeaseOptions } from "./token-leases";
 
 /**
  * Decides whether a request may pass the configured rate limits (token
@@ -20,6 +21,10 @@ import { parseRoutePattern, routeKeyProblems, type RoutePattern } from "./route-
  * (nothing configured, or no default and no matching route): no store round
  * trip and no headers. A store failure (Redis down) is thrown as the store's
  * UnavailableError: the caller decides whether to fail open.
+ *
+ * With `leases` (a store shared over the network), a principal sending many
+ * requests through one node has its tokens taken a few at a time, within the
+ * bounds stated in token-leases.ts.
  */
 
 export type RateLimitsConfig = { default?: RateLimitConfig | undefined; routes: Readonly<Record<string, RateLimitConfig>> };
@@ -87,14 +92,21 @@ function headersFor(takes: readonly TokenTake[], refused: boolean): { headers: R
   return { headers, retryAfterSec };
 }
 
+export interface RateLimiterOptions {
+  /** Take tokens from the store a few at a time for busy principals (token-leases.ts); off by default. */
+  leases?: TokenLeaseOptions | boolean;
+}
+
 export class RateLimiter {
   private readonly perPrincipal: TokenBucket | undefined;
   private readonly routes: readonly RouteRule[];
+  private readonly takes: Pick<SharedStore, "takeTokens">;
 
   /** Throws ConfigError for route keys it cannot read (config/load-config.ts reports them at start already). */
   constructor(
     config: RateLimitsConfig,
-    private readonly store: SharedStore,
+    store: SharedStore,
+    options: RateLimiterOptions = {},
   ) {
     const problems = routeKeyProblems(Object.keys(config.routes));
     if (problems.length) {
@@ -107,6 +119,7 @@ export class RateLimiter {
       const parsed = parseRoutePattern(key) as { pattern: RoutePattern };
       return { pattern: parsed.pattern, bucket };
     });
+    this.takes = options.leases ? new TokenLeases(store, options.leases === true ? {} : options.leases) : store;
   }
 
   /** Whether any limit is configured at all. */
@@ -128,7 +141,7 @@ export class RateLimiter {
   async check(request: RateLimitRequest): Promise<RateLimitDecision> {
     const buckets = this.bucketsFor(request);
     if (!buckets.length) return { allowed: true, headers: {} };
-    const takes = await this.store.takeTokens(buckets);
+    const takes = await this.takes.takeTokens(buckets);
     const refused = takes.some((t) => !t.allowed);
     const { headers, retryAfterSec } = headersFor(takes, refused);
     if (!refused) return { allowed: true, headers };

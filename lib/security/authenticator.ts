@@ -98,11 +98,14 @@ const MAX_EMAIL = 254;
 export function credentialFromHeaders(headers: Readonly<Record<string, string | readonly string[] | undefined>>): string | undefined {
   let authorization: string | undefined;
   let apiKey: string | undefined;
-  for (const [name, raw] of Object.entries(headers)) {
+  for (const name in headers) {
+    // Only names of the right length are lower-cased and compared: a request carries a dozen headers or more.
+    const lower = name.length === 13 || name.length === 9 ? name.toLowerCase() : undefined;
+    if (lower !== "authorization" && lower !== "x-api-key") continue;
+    const raw = headers[name];
     const value = Array.isArray(raw) ? raw.join(", ") : (raw as string | undefined);
-    const lower = name.toLowerCase();
     if (lower === "authorization") authorization = value;
-    else if (lower === "x-api-key") apiKey = value;
+    else apiKey = value;
   }
   return authorization?.trim() || apiKey?.trim() || undefined;
 }

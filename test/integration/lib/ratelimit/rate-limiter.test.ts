@@ -9,11 +9,16 @@ let n = 0;
 afterAll(() => redis.clean());
 
 // Two gateway nodes: each its own RedisSharedStore (one connection each) under one cluster prefix.
-async function withTwoNodes(config: ConstructorParameters<typeof RateLimiter>[0], run: (a: RateLimiter, b: RateLimiter) => Promise<void>) {
+// With `leases` as the API gateway has them (lib/ratelimit/token-leases.ts).
+async function withTwoNodes(
+  config: ConstructorParameters<typeof RateLimiter>[0],
+  run: (a: RateLimiter, b: RateLimiter, stores: RedisSharedStore[]) => Promise<void>,
+  leases = true,
+) {
   const prefix = `${redis.prefix}:${n++}`;
   const stores = [new RedisSharedStore(redis.url, prefix), new RedisSharedStore(redis.url, prefix)];
   try {
-    await run(new RateLimiter(config, stores[0]!), new RateLimiter(config, stores[1]!));
+    await run(new RateLimiter(config, stores[0]!, { leases }), new RateLimiter(config, stores[1]!, { leases }), stores);
   } finally {
     await Promise.all(stores.map((s) => s.close()));
   }
@@ -32,6 +37,48 @@ describe("RateLimiter over Redis, two nodes", () => {
       }
       // Another principal has its own bucket on either node.
       expect((await a.check({ ...request, principalId: "key-2" })).allowed).toBe(true);
+    });
+  });
+
+  it("holds one limit across both nodes without leases too (exact takes)", async () => {
+    await withTwoNodes(
+      { routes: { "POST /api/v1/consult": { capacity: 10, refillPerSecond: 0.5 } } },
+      async (a, b) => {
+        const decisions = await Promise.all(Array.from({ length: 50 }, (_, i) => (i % 2 ? a : b).check(request)));
+        expect(decisions.filter((d) => d.allowed)).toHaveLength(10);
+      },
+      false,
+    );
+  });
+
+  it("with leases, a busy principal's requests share store round trips, and over any time both nodes pass at most capacity + refill × (time + lease lifetime)", async () => {
+    const bucket = { capacity: 600, refillPerSecond: 300 };
+    await withTwoNodes({ default: bucket, routes: {} }, async (a, b, stores) => {
+      let roundTrips = 0;
+      for (const store of stores) {
+        const take = store.takeTokens.bind(store);
+        store.takeTokens = (takes) => (roundTrips++, take(takes));
+      }
+      let admitted = 0;
+      let requests = 0;
+      const started = performance.now();
+      const until = started + 1_000;
+      // 8 clients per node, each sending its next request when the last is answered.
+      const client = async (node: RateLimiter) => {
+        while (performance.now() < until) {
+          requests++;
+          const d = await node.check(request);
+          if (d.allowed) admitted++;
+          else expect(Number(d.headers["Retry-After"])).toBeGreaterThanOrEqual(1);
+        }
+      };
+      await Promise.all([...Array.from({ length: 8 }, () => client(a)), ...Array.from({ length: 8 }, () => client(b))]);
+      const seconds = (performance.now() - started) / 1000;
+      // The bound of token-leases.ts (lease lifetime 50 ms), on Redis's clock: a few ms of slack for the two clocks' offsets.
+      expect(admitted).toBeLessThanOrEqual(bucket.capacity + bucket.refillPerSecond * (seconds + 0.05 + 0.01));
+      // Leases strand a few tokens at most (each an eighth of the bucket or less, for 50 ms): nowhere near starving the principal.
+      expect(admitted).toBeGreaterThanOrEqual(0.8 * (bucket.capacity + bucket.refillPerSecond * seconds));
+      expect(roundTrips).toBeLessThan(requests);
     });
   });
 
