@@ -17,10 +17,14 @@ import type { CpuProfile } from "./cpu-profile";
 
 /** The steps of a call through CORE, by the files their frames come from; the first that matches wins. */
 const STEPS: Array<[string, RegExp]> = [
-  ["upstream request (the actor's SDK client, fetch/undici)", /sdk\/dist\/cjs\/(client|shared\/transport)|deps\/undici|eventsource-parser/],
+  // node:http's shared parts (_http_outgoing, _http_incoming, _http_common) are left to the frame that called them: both sides use them.
   [
-    "MCP server side facing the client (@hono/node-server, SDK server, body parsing, moleculer-web, node:http)",
-    /@hono|sdk\/dist\/cjs\/(server|shared\/protocol|types)|body-parser|raw-body|iconv-lite|type-is|content-type|moleculer-web|mime|media-typer|node:_http_(server|incoming|common|outgoing)/,
+    "upstream request (the actor's SDK client, lib/mcp/mcp-fetch, fetch/undici, node:http client)",
+    /sdk\/dist\/cjs\/(client|shared\/transport)|lib\/mcp\/mcp-fetch|deps\/undici|eventsource-parser|node:_http_(client|agent)|node:https/,
+  ],
+  [
+    "MCP server side facing the client (@hono/node-server, SDK server, the session transport, body parsing, moleculer-web, node:http server)",
+    /@hono|sdk\/dist\/cjs\/(server|shared\/protocol|types)|lib\/mcp-gateway\/mcp-session-transport|body-parser|raw-body|iconv-lite|type-is|content-type|moleculer-web|mime|media-typer|node:_http_server/,
   ],
   ["PostgreSQL (audit row, API key lookup)", /\/pg\/|pg-protocol|pg-pool|pg-types|postgres-|lib\/audit|lib\/store/],
   ["Redis (rate limits)", /ioredis|redis-parser|lib\/ratelimit|lib\/coordination|denque|cluster-key-slot/],

@@ -7,6 +7,7 @@ import { InternalError } from "../errors";
 import type { Logger } from "../logger";
 import type { CallerPrincipal, GatewayCaller } from "./gateway-caller";
 import { createGatewayMcpServer, type GatewayRequestExtra } from "./gateway-mcp-server";
+import { McpSessionTransport } from "./mcp-session-transport";
 import type { ToolGateway } from "./tool-gateway";
 
 /**
@@ -36,7 +37,7 @@ interface Session {
   id: string | undefined;
   /** The principal that opened it: only it may use it. */
   owner: string;
-  transport: StreamableHTTPServerTransport;
+  transport: McpSessionTransport;
   server: Server;
   lastSeen: number;
   /** Requests and streams open now (a GET stream stays open as long as the client listens). */
@@ -68,11 +69,12 @@ function callerFrom(extra: GatewayRequestExtra): GatewayCaller {
 /**
  * The gateway over MCP Streamable HTTP, with sessions: an `initialize` POST
  * without `Mcp-Session-Id` opens one (the SDK's StreamableHTTPServerTransport
- * and a gateway Server of its own); later requests name it, and only the
- * principal that opened it may use it (anyone else gets the same 404 as for
- * an unknown id, so ids cannot be probed). DELETE ends a session; idle ones
- * are closed. Sessions live in this process: behind a load balancer, route
- * a session's requests to one node (the `Mcp-Session-Id` header is the key).
+ * inside an McpSessionTransport, and a gateway Server of its own); later
+ * requests name it, and only the principal that opened it may use it (anyone
+ * else gets the same 404 as for an unknown id, so ids cannot be probed).
+ * DELETE ends a session; idle ones are closed. Sessions live in this process:
+ * behind a load balancer, route a session's requests to one node (the
+ * `Mcp-Session-Id` header is the key).
  */
 export class McpHttpSessions {
   private readonly sessions = new Map<string, Session>();
@@ -125,13 +127,15 @@ export class McpHttpSessions {
 
   private async openSession(owner: string): Promise<Session> {
     const session: Session = { id: undefined, owner, lastSeen: this.now(), open: 0 } as Session;
-    session.transport = new StreamableHTTPServerTransport({
-      sessionIdGenerator: () => randomUUID(),
-      onsessioninitialized: (id) => {
-        session.id = id;
-        this.sessions.set(id, session);
-      },
-    });
+    session.transport = new McpSessionTransport(
+      new StreamableHTTPServerTransport({
+        sessionIdGenerator: () => randomUUID(),
+        onsessioninitialized: (id) => {
+          session.id = id;
+          this.sessions.set(id, session);
+        },
+      }),
+    );
     session.transport.onclose = () => {
       if (session.id !== undefined) this.sessions.delete(session.id);
     };

@@ -5,6 +5,7 @@ import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js"
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
 import type { McpServerConfig } from "../../config/file-schema";
+import { createMcpFetch } from "./mcp-fetch";
 
 /** A transport to one MCP server, and (stdio) the child process behind it. */
 export interface McpTransportHandle {
@@ -21,8 +22,9 @@ export interface McpTransportOptions {
 /**
  * A fresh transport for `server` as configured: stdio spawns `command args`
  * with the SDK's safe default environment plus `env` (stderr piped, read line
- * by line); http is Streamable HTTP and sse the legacy HTTP+SSE transport,
- * both sending `headers` with every request.
+ * by line); http is Streamable HTTP (its plain requests over createMcpFetch)
+ * and sse the legacy HTTP+SSE transport, both sending `headers` with every
+ * request.
  */
 export function createMcpTransport(server: McpServerConfig, options: McpTransportOptions = {}): McpTransportHandle {
   switch (server.transport) {
@@ -39,7 +41,7 @@ export function createMcpTransport(server: McpServerConfig, options: McpTranspor
       return { transport, pid: () => transport.pid ?? undefined };
     }
     case "http":
-      return { transport: new StreamableHTTPClientTransport(new URL(server.url!), { requestInit: { headers: server.headers } }), pid: () => undefined };
+      return { transport: new StreamableHTTPClientTransport(new URL(server.url!), { requestInit: { headers: server.headers }, fetch: createMcpFetch() }), pid: () => undefined };
     case "sse":
       return { transport: new SSEClientTransport(new URL(server.url!), { requestInit: { headers: server.headers } }), pid: () => undefined };
   }

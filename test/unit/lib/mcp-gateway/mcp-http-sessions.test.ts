@@ -7,7 +7,7 @@ import { silentLogger } from "../../../../lib/logger";
 import type { McpCallToolResult } from "../../../../lib/mcp/mcp-actor-contract";
 import type { GatewayCaller } from "../../../../lib/mcp-gateway/gateway-caller";
 import { McpHttpSessions } from "../../../../lib/mcp-gateway/mcp-http-sessions";
-import type { GatewayTool, ToolGateway, ToolTarget } from "../../../../lib/mcp-gateway/tool-gateway";
+import type { GatewayTool, ToolCallOptions, ToolGateway, ToolTarget } from "../../../../lib/mcp-gateway/tool-gateway";
 import { waitFor } from "../../../helpers/wait";
 
 /** Echoes the caller's id, so a test sees whose request it was. */
@@ -17,7 +17,9 @@ class WhoAmIGateway implements ToolGateway {
   async listTools(): Promise<GatewayTool[]> {
     return this.tools;
   }
-  async callTool(caller: GatewayCaller, _target: ToolTarget): Promise<McpCallToolResult> {
+  async callTool(caller: GatewayCaller, target: ToolTarget, _args?: unknown, options: ToolCallOptions = {}): Promise<McpCallToolResult> {
+    // Answers only once cancelled.
+    if ("name" in target && target.name === "demo__slow") await new Promise((resolve) => options.signal?.addEventListener("abort", resolve));
     return { content: [{ type: "text", text: `${caller.principal?.id} from ${caller.source}` }] };
   }
   onToolsChanged(listener: () => void): () => void {
@@ -124,6 +126,38 @@ describe("McpHttpSessions", () => {
       5_000,
       "notifications/tools/list_changed",
     );
+    await transport.terminateSession();
+    await client.close();
+  });
+
+  it("answers a plain request with JSON, one that asks for progress with an event stream, and ends a cancelled one", async () => {
+    const { client, transport } = await connect();
+    const post = (message: object) =>
+      fetch(url, {
+        method: "POST",
+        headers: {
+          "Content-Type": "application/json",
+          Accept: "application/json, text/event-stream",
+          "Mcp-Session-Id": transport.sessionId!,
+          "Mcp-Protocol-Version": "2025-06-18",
+        },
+        body: JSON.stringify({ jsonrpc: "2.0", ...message }),
+      });
+    const plain = await post({ id: 11, method: "tools/call", params: { name: "demo__whoami", arguments: {} } });
+    expect(plain.headers.get("content-type")).toBe("application/json");
+    expect(plain.headers.get("mcp-session-id")).toBe(transport.sessionId);
+    expect(await plain.json()).toEqual({ jsonrpc: "2.0", id: 11, result: { content: [{ type: "text", text: "alice from 198.51.100.1" }] } });
+    const unknown = await post({ id: 12, method: "prompts/list", params: {} });
+    expect(await unknown.json()).toMatchObject({ jsonrpc: "2.0", id: 12, error: { code: -32601 } });
+    const progress = await post({ id: 13, method: "tools/call", params: { name: "demo__whoami", arguments: {}, _meta: { progressToken: "p" } } });
+    expect(progress.headers.get("content-type")).toBe("text/event-stream");
+    expect(await progress.text()).toContain('"id":13');
+    const slow = post({ id: 14, method: "tools/call", params: { name: "demo__slow", arguments: {} } });
+    await new Promise((r) => setTimeout(r, 50));
+    expect((await post({ method: "notifications/cancelled", params: { requestId: 14, reason: "test" } })).status).toBe(202);
+    const cancelled = await slow;
+    expect(cancelled.headers.get("content-type")).toBe("text/event-stream");
+    expect(await cancelled.text()).toBe("");
     await transport.terminateSession();
     await client.close();
   });
