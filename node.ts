@@ -7,6 +7,7 @@ import type { Logger } from "./lib/logger";
 import { loadConfig, type CoreConfig, type Env } from "./config";
 import { ConfigError, describeError } from "./lib/errors";
 import { AuditQueue } from "./lib/audit";
+import { flushWrites } from "./lib/circle/consultation-writes";
 import { MIGRATIONS, migrate, openStore, redactUrl, schemaVersion, type Store } from "./lib/store";
 import { describeNatsUrl, waitForNats } from "./lib/transport/wait-for-nats";
 import { createBrokerOptions } from "./moleculer.config";
@@ -146,8 +147,8 @@ export async function startNode(options: StartNodeOptions = {}): Promise<CoreNod
     {
       name: "StoreLifecycle",
       stopped: async () => {
-        // The edges' audit rows still queued go in before the store closes.
-        await AuditQueue.flush(store);
+        // The edges' audit rows still queued, and the consultation rows written after their answers, go in before the store closes.
+        await Promise.all([AuditQueue.flush(store), flushWrites(store)]);
         await Promise.all([store?.close(), shared?.close()]);
       },
     },

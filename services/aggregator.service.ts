@@ -39,6 +39,31 @@ export interface AggregateResult extends ConsensusResult {
 }
 
 /**
+ * One consensus computed on this node, as `aggregator.aggregate` answers it
+ * (the same engine, result, duration and metrics). The actor calls it; so
+ * does a caller that has its responses here and gains nothing from a hop
+ * (the OpenAI pass-through's consensus of its one answer).
+ */
+export async function aggregateHere(
+  broker: ServiceBroker,
+  logger: Logger,
+  responses: readonly ExpertResponse[],
+  options?: ConsensusOptions,
+): Promise<AggregateResult> {
+  const engine = engineFor(logger);
+  registerMetrics(broker);
+  const started = process.hrtime.bigint();
+  // The engine validates what arrived (shape, values, sizes) before anything runs.
+  const result = await engine(responses, options);
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  if (broker.isMetricsEnabled()) {
+    broker.metrics.observe(AGGREGATOR_METRICS.duration, seconds, { engine: result.engine });
+    broker.metrics.observe(AGGREGATOR_METRICS.responses, result.experts.length, { engine: result.engine });
+  }
+  return { ...result, durationMs: seconds * 1000 };
+}
+
+/**
  * `aggregator.aggregate { responses: [{ expertId, text, weight?, confidence? }], options? }`:
  * the consensus of the experts' responses, computed by the native engine off
  * the event loop. Bad input answers VALIDATION_FAILED (422) or
@@ -54,17 +79,8 @@ export default function createAggregatorActor(): ActorDefinition<undefined> {
     },
     actions: {
       aggregate: {
-        async handler(ctx, self): Promise<AggregateResult> {
-          const engine = engineFor(self.logger);
-          const started = process.hrtime.bigint();
-          // The engine validates what arrived (shape, values, sizes) before anything runs.
-          const result = await engine(ctx.params.responses as readonly ExpertResponse[], ctx.params.options as ConsensusOptions | undefined);
-          const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-          if (self.broker.isMetricsEnabled()) {
-            self.broker.metrics.observe(AGGREGATOR_METRICS.duration, seconds, { engine: result.engine });
-            self.broker.metrics.observe(AGGREGATOR_METRICS.responses, result.experts.length, { engine: result.engine });
-          }
-          return { ...result, durationMs: seconds * 1000 };
+        handler(ctx, self): Promise<AggregateResult> {
+          return aggregateHere(self.broker, self.logger, ctx.params.responses as readonly ExpertResponse[], ctx.params.options as ConsensusOptions | undefined);
         },
       },
     },

@@ -3,7 +3,6 @@ import type { Context, ServiceBroker, ServiceSchema } from "moleculer";
 import type { Consultation } from "../lib/circle/consultation";
 import { ConsultationStore } from "../lib/circle/consultation-store";
 import type { ExpertAnswer } from "../lib/circle/expert-answer";
-import type { ConsensusResult, ExpertResponse } from "../lib/consensus";
 import { BudgetLedger } from "../lib/costs/budget-ledger";
 import { PriceTable } from "../lib/costs/price-table";
 import { readExpertStream } from "../lib/experts/expert-stream";
@@ -32,6 +31,7 @@ import { requires } from "../mixins/action-permission";
 import { auditContextOf } from "../mixins/audit-source";
 import type { NodeRuntime } from "../mixins/node-runtime";
 import { principalOf } from "../mixins/principal";
+import { aggregateHere } from "./aggregator.service";
 import { CONSULTATION_COMPLETED } from "./circle.service";
 
 type Ctx = Context<Record<string, unknown>, Record<string, unknown>>;
@@ -74,8 +74,14 @@ export default function createOpenAiService(runtime: NodeRuntime): ServiceSchema
       nodeId: self.broker.nodeID,
       prices,
       ...(budgets ? { budgets } : {}),
-      save: (c) => consultations.save(c),
-      aggregate: (responses) => ctx.call<ConsensusResult, { responses: ExpertResponse[] }>("aggregator.aggregate", { responses }),
+      // After the answer (ConsultationStore.saveAfterAnswer, lib/circle/consultation-writes.ts). What stays: the
+      // budget is reserved before and settled before the answer; the row is the same statement, committed with the
+      // WAL flushed; this node's reads of it (consultations, costs, budget seeding) wait for it; a stopping node
+      // writes it first; a write that fails is logged with the consultation's id. What goes: for the millisecond the
+      // write takes, another node may not find it yet, and a crash of this node or of PostgreSQL then loses it.
+      save: (c) => consultations.saveAfterAnswer(c, (id, err) => self.logger.error(`Pass-through ${id} was answered but could not be stored: ${(err as Error)?.message ?? String(err)}`)),
+      // One answer's consensus is computed here, as the aggregator would (aggregateHere): the actor's hop bought nothing.
+      aggregate: (responses) => aggregateHere(self.broker, self.logger, responses),
       onCompleted: (c) => {
         void ctx.emit(CONSULTATION_COMPLETED, {
           id: c.id,

@@ -1,6 +1,7 @@
 import type { ConsensusResult } from "../consensus";
 import { numberFrom, type Store } from "../store/store";
 import type { Consultation } from "./consultation";
+import { settled, writeAfterAnswer } from "./consultation-writes";
 import type { ExpertOutcome, OutcomeError } from "./fan-out";
 
 export interface ConsultationFilter {
@@ -147,7 +148,18 @@ export class ConsultationStore {
     );
   }
 
+  /**
+   * `save`, after the answer: resolves at once (unless too many writes are in
+   * flight) and writes the row on the next turn; this node's reads wait for it
+   * (lib/circle/consultation-writes.ts). For the OpenAI pass-through only
+   * (services/openai.service.ts says what that keeps and what it gives up).
+   */
+  saveAfterAnswer(c: Consultation, onFailure: (id: string, err: unknown) => void): Promise<void> {
+    return writeAfterAnswer(this.store, c.id, () => this.save(c), onFailure);
+  }
+
   async get(id: string): Promise<Consultation | undefined> {
+    await settled(this.store, id);
     const { rows } = await this.store.query<Row>(`SELECT * FROM consultations WHERE id = $1`, [id]);
     const row = rows[0];
     if (!row) return undefined;
@@ -177,6 +189,7 @@ export class ConsultationStore {
 
   /** What `principal` spent since `since` (USD), by the usage recorded: where budget counters start. */
   async spentSince(principal: string, since: Date): Promise<number> {
+    await settled(this.store);
     const { rows } = await this.store.query<{ spent: string | number | null }>(
       `SELECT COALESCE(SUM(cost_usd), 0) AS spent FROM usage_records WHERE principal = $1 AND at >= $2`,
       [principal, since.toISOString()],
@@ -186,6 +199,7 @@ export class ConsultationStore {
 
   /** Newest first, `limit` at a time; throws InvalidCursorError for a cursor it did not make. */
   async list(filter: ConsultationFilter, limit: number, cursor?: string): Promise<ConsultationPage> {
+    await settled(this.store);
     const where: string[] = [];
     const params: unknown[] = [];
     const add = (sql: string, value: unknown) => {

@@ -1,4 +1,5 @@
 import { numberFrom, type Store } from "../store/store";
+import { settled } from "../circle/consultation-writes";
 
 /** What costs can be grouped by; each maps to one column expression (nothing else reaches the SQL). */
 export const COST_DIMENSIONS = {
@@ -45,6 +46,8 @@ export interface CostSummary {
  * exact (numeric in the database) and converted to numbers at the end.
  */
 export async function summariseCosts(store: Store, query: CostQuery): Promise<CostSummary> {
+  // The usage of answers whose rows are still being written (pass-throughs) counts here already.
+  await settled(store);
   const where: string[] = [];
   const params: unknown[] = [];
   if (query.from) where.push(`at >= $${params.push(query.from)}`);

@@ -22,7 +22,11 @@ export interface PassThroughDeps {
   prices: PriceTable;
   /** Budgets, enforced before the expert is asked; none: no budgets. */
   budgets?: Pick<BudgetLedger, "reserve">;
-  /** Records the consultation (its usage rows are what costs and budgets count). */
+  /**
+   * Records the consultation (its usage rows are what costs and budgets count).
+   * May resolve once the write is under way, if this node's reads wait for it
+   * (the service's choice: see services/openai.service.ts).
+   */
   save(consultation: Consultation): Promise<void>;
   /** The consensus of the one answer, as a consult of one expert records it; when absent or failing, the record has none. */
   aggregate?(responses: ExpertResponse[]): Promise<ConsensusResult>;

@@ -60,12 +60,24 @@ describe("ConsultRunner", () => {
     const latencies = new ExpertLatencies();
     const times: Record<string, number> = { a: 5, b: 30, c: 15 };
     const asked: string[] = [];
+    // A clock of the test's own: each answer arrives exactly its time after the consult began, however busy the machine.
+    let clock = 1_000_000;
+    const answerAfter = (id: string) => {
+      const askedAt = clock;
+      return new Promise<ExpertAnswer>((resolve) =>
+        setTimeout(() => {
+          clock = Math.max(clock, askedAt + times[id]!);
+          resolve(answer(id, PARIS));
+        }, times[id]),
+      );
+    };
     const d: ConsultDeps = {
       ...deps({ a: PARIS, b: PARIS, c: PARIS }).d,
       latencies,
+      now: () => clock,
       ask: (id) => {
         asked.push(id);
-        return new Promise((resolve) => setTimeout(() => resolve(answer(id, PARIS)), times[id]));
+        return answerAfter(id);
       },
     };
     const runner = new ConsultRunner(d);
@@ -78,7 +90,7 @@ describe("ConsultRunner", () => {
     // A failure is not a latency: b failing at once, ten times over, is still expected to be the slowest.
     const failingB = new ConsultRunner({
       ...d,
-      ask: (id) => (id === "b" ? Promise.reject(new ProviderUnavailableError("down")) : new Promise((resolve) => setTimeout(() => resolve(answer(id, PARIS)), times[id]))),
+      ask: (id) => (id === "b" ? Promise.reject(new ProviderUnavailableError("down")) : answerAfter(id)),
     });
     for (let i = 0; i < 10; i++) await failingB.run(parseConsultRequest({ question: "Capital of France?" }), { principal: U });
     asked.length = 0;
