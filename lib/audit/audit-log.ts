@@ -43,14 +43,61 @@ function storableFields(entry: AuditEntry): StorableFields {
   };
 }
 
+/** A row ready to be chained: its fields checked and redacted. */
+interface PendingRow {
+  fields: StorableFields;
+  at: Date | undefined;
+}
+
+/** The end of the chain: the last row's seq and hash (seq 0 and the genesis hash for an empty log). */
+interface ChainHead {
+  seq: number;
+  hash: string;
+}
+
+const UNIQUE_VIOLATION = "23505";
+
+/** The record of each row, linked from `head`, their time `now` unless they carry their own. */
+function chainFrom(head: ChainHead, rows: readonly PendingRow[], now: Date): AuditRecord[] {
+  let seq = head.seq;
+  let prevHash = head.hash;
+  return rows.map(({ fields, at }): AuditRecord => {
+    const unhashed = { seq: ++seq, at: at ?? now, ...fields, prevHash };
+    const record = { ...unhashed, hash: auditHash(unhashed) };
+    prevHash = record.hash;
+    return record;
+  });
+}
+
+/** `$n` placeholders and their values for the records' tuples (every one typed: they may sit in a VALUES list of a SELECT). */
+function tuplesOf(records: readonly AuditRecord[], values: unknown[]): string {
+  return records
+    .map((r) => {
+      const n = values.push(r.seq, r.at.toISOString(), r.principal, r.action, r.target, r.source, r.outcome, r.requestId, JSON.stringify(r.details), r.prevHash, r.hash);
+      const p = (i: number) => `$${n - 11 + i}`;
+      return `(${p(1)}::bigint, ${p(2)}::timestamptz, ${p(3)}::text, ${p(4)}::text, ${p(5)}::text, ${p(6)}::text, ${p(7)}::text, ${p(8)}::text, ${p(9)}::jsonb, ${p(10)}::text, ${p(11)}::text)`;
+    })
+    .join(", ");
+}
+
 /**
  * The append-only, hash-chained audit trail (table `audit_log`, migration 3).
- * Appends from any number of nodes form one linear chain: each runs in a
- * transaction holding the schema's advisory lock while it reads the last row
- * and inserts the next (the primary key on seq would refuse a fork anyway).
+ * Appends from any number of nodes form one linear chain; the primary key on
+ * seq refuses a fork whatever happens.
+ *
+ * Every append holds the schema's advisory lock to its commit. A log
+ * remembers the chain's end it last wrote, and its next append is one INSERT
+ * (one round trip) of the rows after it, on the condition that this end is
+ * still the chain's end. When it is not (another node appended meanwhile) or
+ * not known, the append runs in a transaction that takes the lock, then reads
+ * the chain's end and inserts after it (five round trips). One log's own
+ * appends run one at a time.
  */
 export class AuditLog {
   private readonly lockKey: string;
+  private head: ChainHead | undefined;
+  /** The last of this log's appends: the next one starts after it. */
+  private tail: Promise<unknown> = Promise.resolve();
 
   constructor(readonly store: Store) {
     this.lockKey = auditLockKey(store.schema);
@@ -62,20 +109,17 @@ export class AuditLog {
    * reaches the caller, which decides.
    */
   async append(entry: AuditEntry): Promise<AuditRecord> {
-    const fields = storableFields(entry);
-    return this.store.transaction(async (tx) => (await this.insertNext(tx, [{ fields, at: entry.at }]))[0]!);
+    return (await this.appendRows([{ fields: storableFields(entry), at: entry.at }]))[0]!;
   }
 
   /**
-   * Stores several entries in one transaction, in order, as consecutive rows:
-   * one lock, one read of the chain's end and one INSERT however many there
-   * are (AuditQueue groups the edge's rows this way). An invalid entry fails
-   * the whole batch before anything is written.
+   * Stores several entries at once, in order, as consecutive rows (AuditQueue
+   * groups the edge's rows this way). An invalid entry fails the whole batch
+   * before anything is written.
    */
   async appendMany(entries: readonly AuditEntry[]): Promise<AuditRecord[]> {
     if (entries.length === 0) return [];
-    const rows = entries.map((entry) => ({ fields: storableFields(entry), at: entry.at }));
-    return this.store.transaction((tx) => this.insertNext(tx, rows));
+    return this.appendRows(entries.map((entry) => ({ fields: storableFields(entry), at: entry.at })));
   }
 
   /**
@@ -84,32 +128,59 @@ export class AuditLog {
    * The append lock is then held until that transaction ends: keep it short.
    */
   async appendWithin(tx: Queryable, entry: AuditEntry): Promise<AuditRecord> {
-    return (await this.insertNext(tx, [{ fields: storableFields(entry), at: entry.at }]))[0]!;
+    // Whether this row commits is the caller's: the end this log knew is no longer sure.
+    this.head = undefined;
+    return (await this.insertLocked(tx, [{ fields: storableFields(entry), at: entry.at }]))[0]!;
   }
 
-  private async insertNext(tx: Queryable, rows: ReadonlyArray<{ fields: StorableFields; at: Date | undefined }>): Promise<AuditRecord[]> {
+  private appendRows(rows: readonly PendingRow[]): Promise<AuditRecord[]> {
+    const appended = this.tail.then(async () => {
+      const records = (this.head && (await this.insertAfter(this.head, rows))) || (await this.store.transaction((tx) => this.insertLocked(tx, rows)));
+      const last = records.at(-1)!;
+      this.head = { seq: last.seq, hash: last.hash };
+      return records;
+    });
+    this.tail = appended.catch(() => undefined);
+    return appended;
+  }
+
+  /**
+   * One INSERT of the rows after `head`, which inserts nothing unless the row
+   * `head` names is there (an empty log for seq 0); a row already holding the
+   * next seq refuses it. Undefined when it inserted nothing: the chain moved on.
+   */
+  private async insertAfter(head: ChainHead, rows: readonly PendingRow[]): Promise<AuditRecord[] | undefined> {
+    const records = chainFrom(head, rows, new Date());
+    const values: unknown[] = [];
+    const tuples = tuplesOf(records, values);
+    const headIsThere =
+      head.seq === 0 ? "NOT EXISTS (SELECT 1 FROM audit_log)" : `EXISTS (SELECT 1 FROM audit_log WHERE seq = $${values.push(head.seq)} AND hash = $${values.push(head.hash)})`;
+    // The lock too, held to the commit, so a locked append never reads an end this insert is about to pass.
+    const lock = `$${values.push(this.lockKey)}::bigint`;
+    try {
+      const res = await this.store.query(
+        `WITH locked AS (SELECT pg_advisory_xact_lock(${lock}))
+         INSERT INTO audit_log (${AUDIT_COLUMNS}) SELECT v.* FROM (VALUES ${tuples}) AS v WHERE (SELECT count(*) FROM locked) = 1 AND ${headIsThere}`,
+        values,
+      );
+      return res.rowCount === records.length ? records : undefined;
+    } catch (err) {
+      if ((err as { code?: unknown }).code === UNIQUE_VIOLATION) return undefined;
+      throw err;
+    }
+  }
+
+  private async insertLocked(tx: Queryable, rows: readonly PendingRow[]): Promise<AuditRecord[]> {
     // A statement of its own: under READ COMMITTED the next statement then
     // takes its snapshot after the lock is held and sees the previous
     // holder's row. (In one statement the snapshot would predate the lock.)
     await tx.query("SELECT pg_advisory_xact_lock($1::bigint)", [this.lockKey]);
     const last = await tx.query<{ seq: string | number; hash: string }>("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1");
-    let seq = last.rows[0] ? Number(last.rows[0].seq) : 0;
-    let prevHash = last.rows[0]?.hash ?? GENESIS_HASH;
+    const head = last.rows[0] ? { seq: Number(last.rows[0].seq), hash: last.rows[0].hash } : { seq: 0, hash: GENESIS_HASH };
     // Taken under the lock, so on one node's clock time follows seq.
-    const now = new Date();
-    const records = rows.map(({ fields, at }): AuditRecord => {
-      const unhashed = { seq: ++seq, at: at ?? now, ...fields, prevHash };
-      const record = { ...unhashed, hash: auditHash(unhashed) };
-      prevHash = record.hash;
-      return record;
-    });
+    const records = chainFrom(head, rows, new Date());
     const values: unknown[] = [];
-    const tuples = records.map((r) => {
-      const n = values.push(r.seq, r.at.toISOString(), r.principal, r.action, r.target, r.source, r.outcome, r.requestId, JSON.stringify(r.details), r.prevHash, r.hash);
-      const p = (i: number) => `$${n - 11 + i}`;
-      return `(${p(1)}, ${p(2)}::timestamptz, ${p(3)}, ${p(4)}, ${p(5)}, ${p(6)}, ${p(7)}, ${p(8)}, ${p(9)}::jsonb, ${p(10)}, ${p(11)})`;
-    });
-    await tx.query(`INSERT INTO audit_log (${AUDIT_COLUMNS}) VALUES ${tuples.join(", ")}`, values);
+    await tx.query(`INSERT INTO audit_log (${AUDIT_COLUMNS}) VALUES ${tuplesOf(records, values)}`, values);
     return records;
   }
 

@@ -97,6 +97,34 @@ describe.each([
     expect(await log.verify({ batchSize: 64 })).toMatchObject({ ok: true, rows: 200 });
   });
 
+  it("after its first append a log appends in one statement, outside any transaction, until the chain moves without it", async () => {
+    const other = opened.anotherNode ? new AuditLog(await opened.anotherNode()) : new AuditLog(store);
+    const transactions = jest.spyOn(store, "transaction");
+    const queries = jest.spyOn(store, "query");
+    try {
+      await log.append(entry(1));
+      expect(transactions).toHaveBeenCalledTimes(1);
+      queries.mockClear();
+      await log.append(entry(2));
+      await log.appendMany([entry(3), entry(4)]);
+      expect(transactions).toHaveBeenCalledTimes(1);
+      expect(queries).toHaveBeenCalledTimes(2);
+      // Another node appends: this log's remembered end is stale, its insert refused, the locked path links after the other's row.
+      const theirs = await other.append(entry(5));
+      const mine = await log.append(entry(6));
+      expect(mine.seq).toBe(theirs.seq + 1);
+      expect(mine.prevHash).toBe(theirs.hash);
+      expect(transactions).toHaveBeenCalledTimes(opened.anotherNode ? 2 : 3);
+      // The chain's end it knew vanished (rows deleted behind the trigger's back): the insert is refused, nothing is written after a gap.
+      await store.exec("ALTER TABLE audit_log DISABLE TRIGGER USER; DELETE FROM audit_log; ALTER TABLE audit_log ENABLE TRIGGER USER;");
+      expect((await log.append(entry(7))).seq).toBe(1);
+    } finally {
+      transactions.mockRestore();
+      queries.mockRestore();
+    }
+    expect(await log.verify()).toMatchObject({ ok: true, rows: 1 });
+  });
+
   it("appends many in one transaction: consecutive rows continuing the chain, nothing when one entry is invalid", async () => {
     const first = await log.append(entry(1));
     const batch = await log.appendMany([entry(2), entry(3), entry(4, { at: new Date("2026-01-02T03:04:05.678Z") })]);
