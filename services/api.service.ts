@@ -128,7 +128,7 @@ export default function createApiService(runtime: NodeRuntime): ServiceSchema<Ap
       ],
     });
 
-  const auditor = runtime.store ? new EdgeAuditor(new AuditLog(runtime.store), AUDITED) : undefined;
+  const auditor = runtime.store ? new EdgeAuditor(AuditLog.of(runtime.store), AUDITED) : undefined;
   function record(this: Self, req: CoreRequest, outcome: AuditOutcome, error?: CoreError): void {
     const action = req.$auditedAction;
     if (!auditor || !action) return;

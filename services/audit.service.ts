@@ -8,7 +8,7 @@ import type { NodeRuntime } from "../mixins/node-runtime";
 export default function createAuditService(runtime: NodeRuntime): ServiceSchema {
   const log = () => {
     if (!runtime.store) throw new UnavailableError("This node has no store");
-    return new AuditLog(runtime.store);
+    return AuditLog.of(runtime.store);
   };
   return {
     name: "audit",

@@ -27,7 +27,7 @@ function creatorOf(meta: Record<string, unknown>): string {
  */
 export default function createAuthService(runtime: NodeRuntime): ServiceSchema {
   const auth = () => authenticatorOf(runtime);
-  const audit = runtime.store ? new AuditLog(runtime.store) : undefined;
+  const audit = runtime.store ? AuditLog.of(runtime.store) : undefined;
 
   /** Runs `work`, then records who did it, to what, and how it ended (denied for 401/403, failed otherwise). */
   async function audited<T>(ctx: Ctx, action: string, target: (result: T | undefined) => string | null, work: () => Promise<T>, principal?: (result: T) => string): Promise<T> {

@@ -55,12 +55,12 @@ export default function createIngressService(runtime: NodeRuntime): ServiceSchem
       }
       const broker = this.broker;
       const logger = this.logger;
-      const auditor = runtime.store ? new EdgeAuditor(new AuditLog(runtime.store), new Set(["circle.consult"])) : undefined;
+      const auditor = runtime.store ? new EdgeAuditor(AuditLog.of(runtime.store), new Set(["circle.consult"])) : undefined;
       const serving = new NatsIngress({
         routes: ingressRoutes(subjects),
         admission: new RequestAdmission(
           (credential) => authenticatorOf(runtime).authenticate(credential),
-          runtime.shared ? new RateLimiter(config.rateLimits, runtime.shared) : undefined,
+          runtime.shared ? new RateLimiter(config.rateLimits, runtime.shared, { leases: config.redis !== undefined }) : undefined,
           new TrustedProxies([]),
           logger,
           // Refusals counted with REST's, under the REST route the subject mirrors.

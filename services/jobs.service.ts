@@ -61,7 +61,7 @@ export default function createJobsService(runtime: NodeRuntime): ServiceSchema {
         throw err;
       });
 
-      const auditor = new EdgeAuditor(new AuditLog(runtime.store), new Set(["circle.consult"]));
+      const auditor = new EdgeAuditor(AuditLog.of(runtime.store), new Set(["circle.consult"]));
       const handler = new JobHandler({
         nodeId: config.nodeId,
         subjects,

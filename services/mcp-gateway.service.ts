@@ -84,8 +84,9 @@ function mcpServersIn(broker: ServiceBroker): string[] {
 export default function createMcpGatewayService(runtime: NodeRuntime): ServiceSchema {
   const { config } = runtime;
   const policy = new AccessPolicy(config.roles);
-  const limiter = runtime.shared ? new RateLimiter(toolRateLimits(config.rateLimits), runtime.shared) : undefined;
-  const auditor = runtime.store ? new EdgeAuditor(new AuditLog(runtime.store), new Set(["mcp.call"])) : undefined;
+  // As at the REST edge: a busy principal's tokens come from Redis a few at a time.
+  const limiter = runtime.shared ? new RateLimiter(toolRateLimits(config.rateLimits), runtime.shared, { leases: config.redis !== undefined }) : undefined;
+  const auditor = runtime.store ? new EdgeAuditor(AuditLog.of(runtime.store), new Set(["mcp.call"])) : undefined;
   let gateway: McpGateway | undefined;
   let sessions: McpHttpSessions | undefined;
 

@@ -57,6 +57,8 @@ interface ChainHead {
 
 const UNIQUE_VIOLATION = "23505";
 
+const logs = new WeakMap<Store, AuditLog>();
+
 /** The record of each row, linked from `head`, their time `now` unless they carry their own. */
 function chainFrom(head: ChainHead, rows: readonly PendingRow[], now: Date): AuditRecord[] {
   let seq = head.seq;
@@ -101,6 +103,16 @@ export class AuditLog {
 
   constructor(readonly store: Store) {
     this.lockKey = auditLockKey(store.schema);
+  }
+
+  /** The log of a store, one per node: its appends share the chain's end they remember (two would keep refusing each other's). */
+  static of(store: Store): AuditLog {
+    let log = logs.get(store);
+    if (!log) {
+      log = new AuditLog(store);
+      logs.set(store, log);
+    }
+    return log;
   }
 
   /**

@@ -45,7 +45,7 @@ export class AuditQueue {
   static of(store: Store, onLoss?: (err: Error, rows: number) => void): AuditQueue {
     let queue = queues.get(store);
     if (!queue) {
-      queue = new AuditQueue(new AuditLog(store));
+      queue = new AuditQueue(AuditLog.of(store));
       queues.set(store, queue);
     }
     queue.onLoss ??= onLoss;
