@@ -7,6 +7,7 @@ import { LoadSheddingMiddleware } from "./mixins/load-shedding.middleware";
 import { AccessPolicy } from "./lib/security/access-policy";
 import { breakerOptions, ResilienceMiddleware } from "./mixins/resilience.middleware";
 import { redactingLogger } from "./mixins/redacting-logger";
+import { RequestMetricsMiddleware } from "./mixins/request-metrics.middleware";
 import { ResilientRedisCacher } from "./mixins/resilient-redis-cacher";
 import { toCoreError } from "./mixins/to-core-error";
 import { TraceContextMiddleware } from "./mixins/trace-context";
@@ -65,6 +66,8 @@ export function createBrokerOptions(config: CoreConfig): BrokerOptions {
       DrainMiddleware(config.shutdownTimeoutMs),
       LoadSheddingMiddleware(),
       AccessControlMiddleware(new AccessPolicy(config.roles)),
+      // Wraps nothing itself: swaps Moleculer's per-call request metrics for ones that resolve each series once.
+      ...(config.metrics.enabled ? [RequestMetricsMiddleware()] : []),
       // Last, so outermost of these: log lines of a call carry its trace id (mixins/trace-context;
       // CORE_LOG_TRACE_IDS, by default on with tracing or debug logs: it costs ~0.4 µs of CPU a call).
       ...(config.log.traceIds ? [TraceContextMiddleware()] : []),

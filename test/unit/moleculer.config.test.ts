@@ -14,7 +14,7 @@ describe("createBrokerOptions", () => {
     expect(options.errorRegenerator).toBeInstanceOf(CoreErrorRegenerator);
     // Graceful shutdown is CoreDrain's; Moleculer's O(n) tracker is off.
     expect(options.tracking).toEqual({ enabled: false, shutdownTimeout: 10_000 });
-    expect((options.middlewares as Array<{ name: string }>).map((m) => m.name)).toEqual(["CoreResilience", "CoreDrain", "CoreLoadShedding", "CoreAccessControl"]);
+    expect((options.middlewares as Array<{ name: string }>).map((m) => m.name)).toEqual(["CoreResilience", "CoreDrain", "CoreLoadShedding", "CoreAccessControl", "CoreRequestMetrics"]);
     expect(options.skipProcessEventRegistration).toBe(true);
   });
 
@@ -34,6 +34,7 @@ describe("createBrokerOptions", () => {
 
   it("switches metrics and tracing", () => {
     expect(createBrokerOptions(loadConfig({ CORE_METRICS: "off" })).metrics).toEqual({ enabled: false });
+    expect((createBrokerOptions(loadConfig({ CORE_METRICS: "off" })).middlewares as Array<{ name: string }>).map((m) => m.name)).not.toContain("CoreRequestMetrics");
     const on = createBrokerOptions(loadConfig({ CORE_METRICS_PORT: "9100", CORE_TRACING: "zipkin", CORE_TRACING_URL: "http://jaeger:9411" }));
     expect(on.metrics).toMatchObject({ enabled: true, reporter: [{ type: "Prometheus", options: expect.objectContaining({ port: 9100 }) }] });
     expect(on.tracing).toMatchObject({ enabled: true, exporter: [expect.any(CoreZipkinExporter)] });
