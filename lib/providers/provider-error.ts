@@ -77,9 +77,11 @@ export function providerError(failure: ProviderFailure): CoreError {
 
 /** The request never got an answer: refused, reset, DNS, TLS. */
 export function networkError(provider: string, err: unknown, secret?: string): CoreError {
-  const cause = (err as { cause?: { code?: unknown; message?: unknown } } | undefined)?.cause;
-  const code = typeof cause?.code === "string" ? cause.code : undefined;
-  const detail = redact(String((typeof cause?.message === "string" && cause.message) || (err as Error | undefined)?.message || err), secret);
+  // fetch wraps the socket's error in `cause`; undici's request throws it as it is.
+  const e = err as { code?: unknown; message?: unknown; cause?: { code?: unknown; message?: unknown } } | undefined;
+  const cause = e?.cause;
+  const code = typeof cause?.code === "string" ? cause.code : typeof e?.code === "string" ? e.code : undefined;
+  const detail = redact(String((typeof cause?.message === "string" && cause.message) || (typeof e?.message === "string" && e.message) || err), secret);
   return new ProviderUnavailableError(`${provider} connection failed: ${detail}${code && !detail.includes(code) ? ` (${code})` : ""}`, {
     data: { provider, ...(code ? { errorCode: code } : {}), detail },
     cause: err,
