@@ -1,3 +1,4 @@
+import { request } from "undici";
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { Session } from "node:inspector/promises";
@@ -18,7 +19,7 @@ import { newReport, saveReport, type Row } from "./report";
  * Two setups side by side in one run, rounds alternating which goes first:
  * embedded (no transporter, PGlite) and clustered (NATS, PostgreSQL); and a
  * baseline with no CORE at all: the same five HTTP requests sent at once with
- * fetch from this process, all awaited.
+ * undici's request (what the providers use) from this process, all awaited.
  */
 
 /** Each expert's fixed latency (ms); the slowest sets the floor of every consult. */
@@ -32,7 +33,7 @@ const WARM_MS = 500;
 const RUN_MS = process.env.X_QUICK ? 1_000 : 3_000;
 const SERVICES = ["supervisor", "aggregator", "experts", "circle"];
 
-const BASELINE = "baseline: 5 × fetch";
+const BASELINE = "baseline: 5 × HTTP request";
 type Setup = typeof BASELINE | "embedded" | "clustered";
 
 interface Sample {
@@ -127,19 +128,20 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 const mean = (xs: number[]) => xs.reduce((s, x) => s + x, 0) / xs.length;
 const ms = (x: number) => x.toFixed(2);
 
-/** The five requests CORE's OpenAI client sends, sent at once from here with fetch, all awaited: no actor, no consensus, no store. */
+/** The five requests CORE's OpenAI client sends, sent at once from here with undici's request, all awaited: no actor, no consensus, no store. */
 function baselineCall(ports: number[]): () => Promise<undefined> {
   const body = (i: number) => JSON.stringify({ model: `stub-${i + 1}`, messages: [{ role: "user", content: QUESTION }], max_tokens: 1024 });
   return async () => {
     await Promise.all(
       ports.map(async (port, i) => {
-        const res = await fetch(`http://127.0.0.1:${port}/v1/chat/completions`, {
+        // The HTTP client CORE's providers use (undici's request, keep-alive): the baseline is the cheapest way to ask.
+        const res = await request(`http://127.0.0.1:${port}/v1/chat/completions`, {
           method: "POST",
           headers: { "content-type": "application/json", accept: "application/json" },
           body: body(i),
         });
-        const json = JSON.parse(await res.text()) as { choices?: Array<{ message?: { content?: string } }> };
-        if (!res.ok || !json.choices?.[0]?.message?.content) throw new Error(`baseline: ${res.status} from port ${port}`);
+        const json = JSON.parse(await res.body.text()) as { choices?: Array<{ message?: { content?: string } }> };
+        if (res.statusCode !== 200 || !json.choices?.[0]?.message?.content) throw new Error(`baseline: ${res.statusCode} from port ${port}`);
       }),
     );
     return undefined;
@@ -155,7 +157,7 @@ export async function runConsultBenchmark(): Promise<void> {
       `${LATENCIES_MS.length} experts (provider openai-compatible) answered by fixed-latency chat completions servers (${LATENCIES_MS.join(", ")} ms) in a process of their own (benchmarks/consult-provider.ts). ` +
       `Closed loop: N callers each consulting back to back; per cell ${WARM_MS} ms of warm-up then ${RUN_MS} ms measured, ${ROUNDS} rounds in rotating order, medians. ` +
       `Setups: embedded (no transporter, PGlite in a temp directory), clustered (NATS ${natsUrl}, PostgreSQL ${databaseUrl.replace(/\/\/[^@/]*@/, "//")}, own namespace and schema), ` +
-      `and a baseline without CORE (the same five HTTP requests at once with fetch from this process).`,
+      `and a baseline without CORE (the same five HTTP requests at once with undici's request, as the providers send them, from this process).`,
   );
 
   const tag = `${process.pid}_${randomBytes(3).toString("hex")}`;
@@ -255,7 +257,7 @@ export async function runConsultBenchmark(): Promise<void> {
   report.notes.push(
     `Goal: overhead p50 under 2 ms at concurrency 1. Overhead = end-to-end latency − ${SLOWEST_MS} ms, the fixed latency of the slowest stub expert.`,
     "The overhead contains: the circle actor (request validation, the fan-out under one deadline; no budgets are configured and the cache is bypassed), five expert actor calls (expert.<id>.ask: mailbox, deadline and retry middleware, provider breaker), five HTTP requests to the stub servers (JSON out, JSON in, usage and cost), the consensus (aggregator.aggregate, native engine off the event loop), and the store write of the consultation (consultation, responses, usage) before the reply.",
-    "It also contains what no product could avoid: the stub's timer firing at or a little after its nominal latency, and loopback HTTP. The baseline rows (the same five requests with fetch, no CORE) measure that floor; 'p50 over baseline' is CORE's own share at p50: a setup's p50 minus the baseline's at the same concurrency.",
+    "It also contains what no product could avoid: the stub's timer firing at or a little after its nominal latency, and loopback HTTP. The baseline rows (the same five requests with undici's request, no CORE) measure that floor; 'p50 over baseline' is CORE's own share at p50: a setup's p50 minus the baseline's at the same concurrency.",
     "Clustered: the node has a NATS transporter and PostgreSQL, but its caller and every actor are on that node, so calls stay local (preferLocal); the difference to embedded is mostly the store (PostgreSQL over TCP vs PGlite in-process).",
     "consults/s counts the consults started in the measured window. In a closed loop with 64 callers the p50 includes queueing for this process's CPU (Little's law: latency ≈ callers / throughput).",
     "Breakdown table: from each consultation's own timings (Date.now, whole ms, hence means). 'Slowest expert' is the latest expert outcome's latency as the fan-out measured it (expert actor call + HTTP + the stub's 40 ms); 'consensus and assembly' is durationMs minus it; the rest (end to end − durationMs) is the store write, the reply and the call into circle.consult.",

@@ -1,6 +1,6 @@
 import type { Consultation } from "../../../../lib/circle/consultation";
 import type { ConsultationStore } from "../../../../lib/circle/consultation-store";
-import { WriteBehindConsultations } from "../../../../lib/circle/write-behind-consultations";
+import { WRITE_DELAY_MS, WriteBehindConsultations } from "../../../../lib/circle/write-behind-consultations";
 
 /** A store whose writes finish when the test says so, and which only knows what was written. */
 function slowStore() {
@@ -19,8 +19,8 @@ function slowStore() {
 }
 
 const consultation = (id: string, costUsd = 1) => ({ id, costUsd }) as Consultation;
-/** Writes start on the next turn of the event loop (after the answer has left). */
-const nextTurn = () => new Promise((r) => setImmediate(r));
+/** Writes start WRITE_DELAY_MS after the save (after the answer, and the caller's next requests, have left). */
+const nextTurn = () => new Promise((r) => setTimeout(r, WRITE_DELAY_MS + 1));
 const settled = async (p: Promise<unknown>) => {
   let done = false;
   void p.then(() => (done = true), () => (done = true));
@@ -34,6 +34,9 @@ describe("WriteBehindConsultations", () => {
     const wb = new WriteBehindConsultations(store, () => undefined);
     await wb.save(consultation("a"));
     expect(wb.inFlight).toBe(1);
+    expect(gates).toHaveLength(0);
+    // Not on the next turn of the event loop either: that is when the caller's next consult sends its requests.
+    await new Promise((r) => setImmediate(r));
     expect(gates).toHaveLength(0);
     await nextTurn();
     const read = wb.get("a");
