@@ -41,38 +41,38 @@ export class GaugeSeries {
 
   /** Adds delta (negative to decrease); now is the item's new timestamp (Date.now()). */
   add(delta: number, now: number): void {
-    const item = this.item;
-    if (item === undefined || this.values !== this.metric.values) {
+    const item = this.current();
+    if (item === undefined) {
       this.metric.increment(this.labels, delta);
       this.resolve();
-      return;
-    }
-    const value = item.value + delta;
-    if (value === item.value) return;
-    item.value = value;
-    item.timestamp = now;
-    if (item.rate) item.rate.update(value);
-    this.metric.changed(value, this.labels);
+    } else this.store(item, item.value + delta, now);
   }
 
   set(value: number, now: number): void {
-    const item = this.item;
-    if (item === undefined || this.values !== this.metric.values) {
+    const item = this.current();
+    if (item === undefined) {
       this.metric.set(value, this.labels);
       this.resolve();
-      return;
-    }
-    if (value === item.value) return;
-    item.value = value;
-    item.timestamp = now;
-    if (item.rate) item.rate.update(value);
-    this.metric.changed(value, this.labels);
+    } else this.store(item, value, now);
   }
 
   /** Whether the series exists in the registry (whoever created it). */
   exists(): boolean {
-    if (this.item !== undefined && this.values === this.metric.values) return true;
-    return this.resolve();
+    return this.current() !== undefined || this.resolve();
+  }
+
+  /** The item resolved earlier, unless the metric was cleared since. */
+  private current(): GaugeItem | undefined {
+    return this.values === this.metric.values ? this.item : undefined;
+  }
+
+  /** What GaugeMetric.set does to an existing item, without finding it again. */
+  private store(item: GaugeItem, value: number, now: number): void {
+    if (value === item.value) return;
+    item.value = value;
+    item.timestamp = now;
+    if (item.rate) item.rate.update(value);
+    this.metric.changed(value, this.labels);
   }
 
   private resolve(): boolean {

@@ -1,10 +1,8 @@
 import { ServiceBroker } from "moleculer";
+import { metricValues } from "../../helpers/metric-values";
 import { ACTOR_METRICS, ActorMetrics } from "../../../mixins/actor-metrics";
 
 /** The per-actor series on a broker's registry (no reporter: the registry is read directly). */
-
-type Point = { labels: Record<string, string>; value: number };
-const values = (broker: ServiceBroker, name: string) => ((broker.metrics.getMetric(name)?.snapshot() ?? []) as Point[]).map((v) => ({ ...v.labels, value: v.value }));
 
 let broker: ServiceBroker;
 beforeEach(() => {
@@ -22,13 +20,13 @@ describe("ActorMetrics", () => {
     metrics.depth("a", 4);
     metrics.depth("a", 2);
     metrics.depth("b", 1);
-    expect(values(broker, ACTOR_METRICS.messages)).toEqual([
+    expect(metricValues(broker, ACTOR_METRICS.messages)).toEqual([
       { actor: "a", outcome: "handled", value: 3 },
       { actor: "a", outcome: "failed", value: 1 },
       { actor: "b", outcome: "refused", value: 1 },
       { actor: "b", outcome: "expired", value: 2 },
     ]);
-    expect(values(broker, ACTOR_METRICS.mailboxDepth)).toEqual([
+    expect(metricValues(broker, ACTOR_METRICS.mailboxDepth)).toEqual([
       { actor: "a", value: 2 },
       { actor: "b", value: 1 },
     ]);
@@ -38,15 +36,15 @@ describe("ActorMetrics", () => {
     const actor = ActorMetrics.for(broker);
     const supervisor = ActorMetrics.for(broker); // another instance on the same registry, as in services/supervisor
     actor.message("a", "handled");
-    expect(values(broker, ACTOR_METRICS.restarts)).toEqual([{ actor: "a", value: 0 }]);
+    expect(metricValues(broker, ACTOR_METRICS.restarts)).toEqual([{ actor: "a", value: 0 }]);
     supervisor.restarted("a");
     actor.message("a", "handled"); // does not put it back to 0
     supervisor.restarted("a");
-    expect(values(broker, ACTOR_METRICS.restarts)).toEqual([{ actor: "a", value: 2 }]);
+    expect(metricValues(broker, ACTOR_METRICS.restarts)).toEqual([{ actor: "a", value: 2 }]);
     // Restarted before any message: the message leaves the count alone.
     supervisor.restarted("b");
     actor.message("b", "handled");
-    expect(values(broker, ACTOR_METRICS.restarts)).toEqual([
+    expect(metricValues(broker, ACTOR_METRICS.restarts)).toEqual([
       { actor: "a", value: 2 },
       { actor: "b", value: 1 },
     ]);
@@ -58,8 +56,8 @@ describe("ActorMetrics", () => {
     broker.metrics.getMetric(ACTOR_METRICS.messages)!.clear();
     broker.metrics.getMetric(ACTOR_METRICS.restarts)!.clear();
     metrics.message("a", "handled");
-    expect(values(broker, ACTOR_METRICS.messages)).toEqual([{ actor: "a", outcome: "handled", value: 1 }]);
-    expect(values(broker, ACTOR_METRICS.restarts)).toEqual([{ actor: "a", value: 0 }]);
+    expect(metricValues(broker, ACTOR_METRICS.messages)).toEqual([{ actor: "a", outcome: "handled", value: 1 }]);
+    expect(metricValues(broker, ACTOR_METRICS.restarts)).toEqual([{ actor: "a", value: 0 }]);
   });
 
   it("is a no-op when metrics are off", () => {

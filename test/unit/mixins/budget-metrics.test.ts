@@ -1,10 +1,8 @@
 import { ServiceBroker } from "moleculer";
+import { metricValues } from "../../helpers/metric-values";
 import { BUDGET_METRICS, BudgetMetrics } from "../../../mixins/budget-metrics";
 
 /** The budget gauges on a broker's registry (no reporter: the registry is read directly). */
-
-type Point = { labels: Record<string, string>; value: number };
-const values = (broker: ServiceBroker, name: string) => ((broker.metrics.getMetric(name)?.snapshot() ?? []) as Point[]).map((v) => ({ ...v.labels, value: v.value }));
 
 let broker: ServiceBroker;
 beforeEach(() => {
@@ -17,7 +15,7 @@ describe("BudgetMetrics", () => {
       { principal: "*", period: "day", limitUsd: 20 },
       { principal: "role:ops", period: "month", limitUsd: 500 },
     ]);
-    expect(values(broker, BUDGET_METRICS.limit)).toEqual([
+    expect(metricValues(broker, BUDGET_METRICS.limit)).toEqual([
       { budget: "*", period: "day", value: 20 },
       { budget: "role:ops", period: "month", value: 500 },
     ]);
@@ -25,13 +23,13 @@ describe("BudgetMetrics", () => {
       { rule: "*", period: "day", limitUsd: 20, usedUsd: 16, principal: "alice" },
       { rule: "*", period: "day", limitUsd: 20, usedUsd: 1, principal: "bob" },
     ]);
-    expect(values(broker, BUDGET_METRICS.usageRatio)).toEqual([
+    expect(metricValues(broker, BUDGET_METRICS.usageRatio)).toEqual([
       { budget: "*", period: "day", principal: "alice", value: 0.8 },
       { budget: "*", period: "day", principal: "bob", value: 0.05 },
     ]);
     // A new period: bob has not spent yet and is gone, not stuck at yesterday's value.
     metrics.observed([{ rule: "*", period: "day", limitUsd: 20, usedUsd: 2, principal: "alice" }]);
-    expect(values(broker, BUDGET_METRICS.spent)).toEqual([{ budget: "*", period: "day", principal: "alice", value: 2 }]);
+    expect(metricValues(broker, BUDGET_METRICS.spent)).toEqual([{ budget: "*", period: "day", principal: "alice", value: 2 }]);
   });
 
   it("is a no-op when metrics are off", () => {

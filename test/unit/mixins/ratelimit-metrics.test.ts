@@ -1,12 +1,10 @@
 import { ServiceBroker } from "moleculer";
+import { metricValues } from "../../helpers/metric-values";
 import { MemorySharedStore } from "../../../lib/coordination/memory-shared-store";
 import { RateLimiter } from "../../../lib/ratelimit/rate-limiter";
 import { limitedRoutes, RATELIMIT_METRICS, RateLimitMetrics } from "../../../mixins/ratelimit-metrics";
 
 /** The rate-limit counter on a broker's registry (no reporter: the registry is read directly). */
-
-type Point = { labels: Record<string, string>; value: number };
-const values = (broker: ServiceBroker, name: string) => ((broker.metrics.getMetric(name)?.snapshot() ?? []) as Point[]).map((v) => ({ ...v.labels, value: v.value }));
 
 let broker: ServiceBroker;
 beforeEach(() => {
@@ -23,9 +21,9 @@ describe("RateLimitMetrics", () => {
     expect(limitedRoutes(limiter, routes)).toEqual([{ method: "POST", route: "/api/v1/consult" }]);
     expect(limitedRoutes(undefined, routes)).toEqual([]);
     const metrics = RateLimitMetrics.for(broker).expect(limitedRoutes(limiter, routes));
-    expect(values(broker, RATELIMIT_METRICS.rejections)).toEqual([{ route: "/api/v1/consult", method: "POST", value: 0 }]);
+    expect(metricValues(broker, RATELIMIT_METRICS.rejections)).toEqual([{ route: "/api/v1/consult", method: "POST", value: 0 }]);
     metrics.rateLimited("POST", "/api/v1/consult");
     metrics.rateLimited("POST", "/api/v1/consult");
-    expect(values(broker, RATELIMIT_METRICS.rejections)).toEqual([{ route: "/api/v1/consult", method: "POST", value: 2 }]);
+    expect(metricValues(broker, RATELIMIT_METRICS.rejections)).toEqual([{ route: "/api/v1/consult", method: "POST", value: 2 }]);
   });
 });
