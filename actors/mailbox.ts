@@ -1,4 +1,3 @@
-import { AsyncResource } from "node:async_hooks";
 import { ActorOverloadedError, DeadlineExceededError } from "../lib/errors";
 
 export interface MailboxBounds {
@@ -11,6 +10,7 @@ export interface MailboxBounds {
 export const DEFAULT_MAILBOX: MailboxBounds = { concurrency: 16, capacity: 256 };
 
 interface Waiting {
+  /** Hands the message its slot (already counted as running). */
   start: () => void;
   reject: (err: Error) => void;
   deadline: number | undefined;
@@ -57,11 +57,12 @@ export class Mailbox {
         }),
       );
     }
-    return new Promise<T>((resolve, reject) => {
-      // Bound to the sender's async context: it starts when another message ends, and must not run in that one's
-      // (its log lines would carry the other request's trace id, see mixins/trace-context).
-      this.queue.push({ start: AsyncResource.bind(() => void this.execute(handler).then(resolve, reject)), reject, deadline });
-    });
+    // The handler runs in a continuation of this promise, hence in the sender's async context, not in that of
+    // the message whose end freed the slot (its log lines would carry the other request's trace id, see
+    // mixins/trace-context); a promise keeps the context for free, unlike an AsyncResource per waiting message.
+    return new Promise<void>((start, reject) => {
+      this.queue.push({ start, reject, deadline });
+    }).then(() => this.runInSlot(handler));
   }
 
   /** Resolves once nothing runs or waits (used when an actor stops). */
@@ -78,6 +79,11 @@ export class Mailbox {
 
   private execute<T>(handler: () => Promise<T>): Promise<T> {
     this.active++;
+    return this.runInSlot(handler);
+  }
+
+  /** Runs `handler` in a slot already counted in `active`, and frees it when the handler settles. */
+  private runInSlot<T>(handler: () => Promise<T>): Promise<T> {
     let result: Promise<T>;
     try {
       result = handler();
@@ -109,6 +115,8 @@ export class Mailbox {
         waiting.reject(new DeadlineExceededError(`deadline passed while waiting in ${this.actor}'s mailbox`, { data: { actor: this.actor } }));
         continue;
       }
+      // Counted now: the message starts a microtask later, and the loop must not hand its slot out again.
+      this.active++;
       waiting.start();
     }
     this.checkIdle();
