@@ -26,7 +26,9 @@ import { startNode } from "../node";
  * one write), which CORE does not configure; `metrics-no-quantiles` registers
  * every histogram without quantiles (Moleculer's request-time histograms keep
  * each sample for a minute to compute them); `exact-rate-limit` takes every
- * request's token from Redis on its own, as before lib/ratelimit/token-leases.ts.
+ * request's token from Redis on its own, as before lib/ratelimit/token-leases.ts;
+ * `work-<n>us` makes the bare action spin n µs of CPU (a calibration: what that
+ * much work per request costs at bare's throughput).
  *
  * Prints `ready {json}` once listening; stops on SIGTERM.
  */
@@ -46,9 +48,15 @@ function listenUrl(server: Server | undefined): string {
   return `http://127.0.0.1:${address.port}`;
 }
 
-async function startBare(): Promise<{ ready: ServerReady; stop: () => Promise<void> }> {
+/** Keeps the CPU busy for `us` µs (a calibration's stand-in for work). */
+function spin(us: number): void {
+  const until = process.hrtime.bigint() + BigInt(Math.round(us * 1000));
+  while (process.hrtime.bigint() < until);
+}
+
+async function startBare(workUs: number): Promise<{ ready: ServerReady; stop: () => Promise<void> }> {
   const broker = new ServiceBroker({ nodeID: "bench-gateway-bare", logger: false });
-  broker.createService({ name: "bare", actions: { me: () => BARE_PRINCIPAL } });
+  broker.createService({ name: "bare", actions: { me: workUs > 0 ? () => (spin(workUs), BARE_PRINCIPAL) : () => BARE_PRINCIPAL } });
   const api = broker.createService({
     name: "api",
     mixins: [ApiGateway],
@@ -102,7 +110,8 @@ async function main(): Promise<void> {
   if (on.has("redis-autopipelining")) enableRedisAutoPipelining();
   if (on.has("metrics-no-quantiles")) dropHistogramQuantiles();
   if (on.has("exact-rate-limit")) exactRateLimits();
-  const server = variant === "core" ? await startCore(JSON.parse(envJson ?? "{}") as Env) : await startBare();
+  const work = [...on].map((s) => /^work-(\d+)us$/.exec(s)).find(Boolean);
+  const server = variant === "core" ? await startCore(JSON.parse(envJson ?? "{}") as Env) : await startBare(work ? Number(work[1]) : 0);
   // process.exit (not a signal's default) so that --cpu-prof writes its profile.
   process.on("SIGTERM", () => void server.stop().finally(() => process.exit(0)));
   console.log(`ready ${JSON.stringify(server.ready)}`);

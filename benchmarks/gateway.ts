@@ -22,7 +22,7 @@ import { newReport, saveReport, type Row } from "./report";
  * generator (autocannon) runs here.
  *
  * Knobs: X_QUICK (shorter, 1 and 64 connections), X_CONNECTIONS=1,64,
- * X_ROUNDS=3, X_VARIANTS (CORE with parts turned off, beside the two: see
+ * X_ROUNDS=3, X_VARIANTS (CORE with parts turned off, or bare with work added, beside the two: see
  * DIAGNOSTIC_VARIANTS), X_PROFILE=core,bare,<variant> (`--cpu-prof` on those
  * servers; read the profiles with benchmarks/cpu-profile.ts).
  */
@@ -167,6 +167,8 @@ interface VariantSpec {
   drop?: string[];
   /** Diagnostic switches of benchmarks/gateway-server.ts. */
   switches?: string[];
+  /** A bare server rather than CORE (a calibration: bare plus a known amount of work). */
+  bare?: boolean;
 }
 
 const DIAGNOSTIC_VARIANTS: Record<string, VariantSpec> = {
@@ -178,6 +180,9 @@ const DIAGNOSTIC_VARIANTS: Record<string, VariantSpec> = {
   "exact-rate-limit": { what: "every request's token taken from Redis on its own (no leases, lib/ratelimit/token-leases.ts)", switches: ["exact-rate-limit"] },
   "log-warn": { what: "CORE_LOG_LEVEL=warn", env: { CORE_LOG_LEVEL: "warn" } },
   embedded: { what: "no NATS", drop: ["NATS_URL"] },
+  // Calibration: what a given amount of extra work per request costs bare at this throughput, on this machine.
+  "bare+5us": { what: "bare moleculer-web whose action also spins 5 µs of CPU per request", bare: true, switches: ["work-5us"] },
+  "bare+10us": { what: "bare moleculer-web whose action also spins 10 µs of CPU per request", bare: true, switches: ["work-10us"] },
   minimal: { what: "metrics off, no rate limit, log level warn, no NATS: what is left is the pipeline's own code (request id, headers, JWT, schemas, RBAC and CORE's broker middlewares)", env: { CORE_METRICS: "false", CORE_LOG_LEVEL: "warn" }, rateLimits: {}, drop: ["NATS_URL"] },
 };
 
@@ -201,7 +206,7 @@ export async function runGatewayBenchmark(): Promise<void> {
   const tag = `${process.pid}_${randomBytes(3).toString("hex")}`;
   const dir = mkdtempSync(join(tmpdir(), "core-bench-gateway-"));
   const profileDir = profiled.length ? mkdtempSync(join(tmpdir(), "core-bench-gateway-profile-")) : undefined;
-  const names = ["core", ...diagnostics.map((d) => `core, ${d}`)];
+  const names = ["core", ...diagnostics.map((d) => (DIAGNOSTIC_VARIANTS[d]!.bare ? d : `core, ${d}`))];
   const schemas = names.map((_, i) => `bench_gateway_${tag}_${i}`);
   const prefixes = names.map((_, i) => `bench-gateway-${tag}-${i}`);
   const targets: Target[] = [];
@@ -237,7 +242,13 @@ export async function runGatewayBenchmark(): Promise<void> {
     const bare = await startServer("bare", undefined, profiled.includes("bare") ? profileDir : undefined);
     targets.push({ variant: "bare", child: bare.child, url: bare.ready.url, headers: {}, limited: false, answered: 0 });
     for (const [i, name] of names.entries()) {
-      const core = await startServer("core", coreEnv(i, name), profiled.includes(i === 0 ? "core" : diagnostics[i - 1]!) ? profileDir : undefined, name, specOf(i).switches);
+      const profile = profiled.includes(i === 0 ? "core" : diagnostics[i - 1]!) ? profileDir : undefined;
+      if (specOf(i).bare) {
+        const calibration = await startServer("bare", undefined, profile, name, specOf(i).switches);
+        targets.push({ variant: name, child: calibration.child, url: calibration.ready.url, headers: {}, limited: false, answered: 0 });
+        continue;
+      }
+      const core = await startServer("core", coreEnv(i, name), profile, name, specOf(i).switches);
       const token = await login(core.ready.url, core.ready.email!, core.ready.password!);
       targets.push({ variant: name, child: core.child, url: core.ready.url, headers: { authorization: `Bearer ${token}` }, limited: limits(i), answered: 0 });
     }
@@ -319,7 +330,7 @@ export async function runGatewayBenchmark(): Promise<void> {
 
   const load = loadavg()[0]!.toFixed(1);
   report.tables.push({ title: `GET ${PATH}: CORE's full pipeline vs bare moleculer-web`, rows });
-  if (diagnosticRows.length) report.tables.push({ title: "CORE with parts turned off (X_VARIANTS)", rows: diagnosticRows });
+  if (diagnosticRows.length) report.tables.push({ title: "CORE with parts turned off, bare with work added (X_VARIANTS)", rows: diagnosticRows });
   report.notes.unshift("Goal: CORE keeps at least 80 % of bare throughput.");
   report.notes.push(
     "Bare: Moleculer's default broker options except `logger: false` (with the default console logger moleculer-web prints two lines per request); moleculer-web's default route settings but `mappingPolicy: \"restrict\"`, as CORE's routes. CORE's answer carries 9 more headers (6 security headers, 3 RateLimit-*), 604 bytes in all against 300, the bodies being the same size; its request carries a bearer token of about 340 bytes.",
@@ -328,6 +339,6 @@ export async function runGatewayBenchmark(): Promise<void> {
     "Server CPU µs/req: user + system time of the server process (all its threads: V8's GC and compiler too) from /proc/<pid>/stat over the run, divided by the requests answered. The kernel counts it in 250 Hz ticks: an estimate, steady over a run of thousands of requests. At 1 connection the server sleeps between short bursts (and CORE twice per request: for the client and for Redis), each starting on caches that other processes used meanwhile: the same code then takes about twice the CPU it takes at 64 connections (CPU profiles of the server agree).",
     `The machine was shared with other work: load average (1 min) ${loadAtStart} at the start, ${load} at the end, on 2 cores. Rounds vary by 2× and more (the 'by round' columns); the table shows their medians.`,
   );
-  for (const d of diagnostics) report.notes.push(`core, ${d}: ${DIAGNOSTIC_VARIANTS[d]!.what}.`);
+  for (const d of diagnostics) report.notes.push(`${DIAGNOSTIC_VARIANTS[d]!.bare ? "" : "core, "}${d}: ${DIAGNOSTIC_VARIANTS[d]!.what}.`);
   saveReport(report);
 }
