@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { LRUCache } from "lru-cache";
-import type { LimitedCounter, SharedStore, TokenTake, TokenTakeRequest } from "./shared-store";
+import { MISSING_COUNTER, type LimitedCounter, type SharedStore, type TokenTake, type TokenTakeRequest } from "./shared-store";
 import { checkTakes, describeTake, TOKEN_EPSILON, tokensAt, type BucketState } from "./token-bucket";
 
 interface Entry {
@@ -60,6 +60,11 @@ export class MemorySharedStore implements SharedStore {
     if (this.live(key)?.value === token) this.values.delete(key);
   }
 
+  private counterExists(key: string): boolean {
+    const c = this.counters.get(key);
+    return c !== undefined && c.expires > this.now();
+  }
+
   private counter(key: string, initial: number, ttlSec: number): { value: number; expires: number } {
     let c = this.counters.get(key);
     if (!c || c.expires <= this.now()) {
@@ -70,7 +75,8 @@ export class MemorySharedStore implements SharedStore {
   }
 
   async addWithinLimits(counters: readonly LimitedCounter[], amount: number): Promise<number> {
-    const current = counters.map((c) => this.counter(c.key, c.initial, c.ttlSec));
+    if (counters.some((c) => c.initial === undefined && !this.counterExists(c.key))) return MISSING_COUNTER;
+    const current = counters.map((c) => this.counter(c.key, c.initial ?? 0, c.ttlSec));
     const over = counters.findIndex((c, i) => current[i]!.value + amount > c.limit);
     if (over >= 0) return over;
     for (const c of current) c.value += amount;

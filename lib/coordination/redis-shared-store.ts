@@ -3,7 +3,7 @@ import { randomUUID } from "node:crypto";
 import { UnavailableError } from "../errors";
 import type { Logger } from "../logger";
 import { backoffDelay, REDIS_RECONNECT } from "../resilience/backoff";
-import type { LimitedCounter, SharedStore, TokenTake, TokenTakeRequest } from "./shared-store";
+import { MISSING_COUNTER, type LimitedCounter, type SharedStore, type TokenTake, type TokenTakeRequest } from "./shared-store";
 import { checkTakes, MS_EPSILON, TOKEN_EPSILON } from "./token-bucket";
 
 // Release a lock only if we still hold it (another node may own it after our TTL ran out).
@@ -13,6 +13,9 @@ const UNLOCK = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call(
 // ARGV: amount, then (limit, ttlSec, initial) per key.
 const ADD_WITHIN_LIMITS = `
 local amount = tonumber(ARGV[1])
+for i, key in ipairs(KEYS) do
+  if ARGV[2 + (i - 1) * 3 + 2] == '' and redis.call('EXISTS', key) == 0 then return ${MISSING_COUNTER} end
+end
 for i, key in ipairs(KEYS) do
   local base = 2 + (i - 1) * 3
   local v = redis.call('GET', key)
@@ -179,7 +182,7 @@ export class RedisSharedStore implements SharedStore {
   addWithinLimits(counters: readonly LimitedCounter[], amount: number): Promise<number> {
     return this.run("update counters", async () => {
       const args: Array<string | number> = [counters.length, ...counters.map((c) => this.key(c.key)), amount];
-      for (const c of counters) args.push(c.limit, Math.max(1, Math.ceil(c.ttlSec)), c.initial);
+      for (const c of counters) args.push(c.limit, Math.max(1, Math.ceil(c.ttlSec)), c.initial ?? "");
       return Number(await this.redis.coreAddWithinLimits(...args));
     });
   }

@@ -14,7 +14,8 @@ export interface SharedStore {
    * Adds `amount` to every counter at once, only if none would pass its limit
    * afterwards: all or nothing. Resolves -1 when added, else the index of the
    * first counter that would have passed its limit. A missing counter starts at
-   * its `initial` value. Counters expire `ttlSec` after they are made.
+   * its `initial` value (without one: nothing changes, MISSING_COUNTER).
+   * Counters expire `ttlSec` after they are made.
    */
   addWithinLimits(counters: readonly LimitedCounter[], amount: number): Promise<number>;
   /** Adds `amount` (negative to give back) to each counter, whatever its limit. */
@@ -42,9 +43,17 @@ export interface LimitedCounter {
   key: string;
   limit: number;
   ttlSec: number;
-  /** What a counter that does not exist yet starts from (e.g. what the store recorded). */
-  initial: number;
+  /**
+   * What a counter that does not exist yet starts from (e.g. what the store
+   * recorded). Absent: a missing counter makes the call change nothing and
+   * answer MISSING_COUNTER, so that the caller works the starting value out
+   * only when it is needed, and calls again with it.
+   */
+  initial?: number;
 }
+
+/** What `addWithinLimits` answers when a counter without `initial` does not exist. */
+export const MISSING_COUNTER = -2;
 
 /** A token bucket's shape: holds up to `capacity` tokens, regains `refillPerSecond` (fractions count). */
 export interface TokenBucket {

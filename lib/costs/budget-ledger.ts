@@ -1,5 +1,5 @@
 import type { BudgetConfig } from "../../config/file-schema";
-import type { SharedStore } from "../coordination/shared-store";
+import { MISSING_COUNTER, type LimitedCounter, type SharedStore } from "../coordination/shared-store";
 import { BudgetExceededError } from "../errors";
 
 /** Who spends: a user or API key id, and its roles (budgets may be set per role). */
@@ -108,17 +108,22 @@ export class BudgetLedger {
     const budgets = [...tightest.values()];
     const amount = toNano(amountUsd);
     if (budgets.length === 0) return { amountUsd, settle: async () => undefined };
-    const counters = await Promise.all(
-      budgets.map(async (b) => ({
-        key: b.key,
-        limit: b.limitNano,
-        // Kept a day past the period's end, then dropped.
-        ttlSec: Math.ceil((b.end.getTime() - this.now()) / 1000) + 86_400,
-        // Used only when the counter does not exist (first use this period, or Redis lost it): what the store recorded.
-        initial: toNano(await this.options.spentSince(principal.id, b.start)),
-      })),
-    );
-    const refused = await this.options.shared.addWithinLimits(counters, amount);
+    const counters: LimitedCounter[] = budgets.map((b) => ({
+      key: b.key,
+      limit: b.limitNano,
+      // Kept a day past the period's end, then dropped.
+      ttlSec: Math.ceil((b.end.getTime() - this.now()) / 1000) + 86_400,
+    }));
+    let refused = await this.options.shared.addWithinLimits(counters, amount);
+    if (refused === MISSING_COUNTER) {
+      // First use this period (or Redis lost the counters): they start from what the store recorded. Only then:
+      // that sum waits for this node's writes in flight and reads every usage row of the period.
+      const initial = await Promise.all(budgets.map((b) => this.options.spentSince(principal.id, b.start)));
+      refused = await this.options.shared.addWithinLimits(
+        counters.map((c, i) => ({ ...c, initial: toNano(initial[i]!) })),
+        amount,
+      );
+    }
     if (refused >= 0) {
       const b = budgets[refused]!;
       const [used] = await this.options.shared.read([b.key]);

@@ -1,4 +1,4 @@
-import type { SharedStore, TokenBucket } from "../../lib/coordination/shared-store";
+import { MISSING_COUNTER, type SharedStore, type TokenBucket } from "../../lib/coordination/shared-store";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -45,6 +45,20 @@ export function sharedStoreContract(name: string, make: () => Promise<SharedStor
       expect(await store.read(["c1", "c2"])).toEqual([70, 40]);
       await store.add(["c1", "c2", "missing"], -15);
       expect(await store.read(["c1", "c2", "missing"])).toEqual([55, 25, 0]);
+    });
+
+    it("changes nothing and answers MISSING_COUNTER when a counter without a starting value does not exist", async () => {
+      await store.addWithinLimits([{ key: "known", limit: 100, ttlSec: 60, initial: 10 }], 5);
+      const lazy = [
+        { key: "known", limit: 100, ttlSec: 60 },
+        { key: "unknown", limit: 100, ttlSec: 60 },
+      ];
+      expect(await store.addWithinLimits(lazy, 5)).toBe(MISSING_COUNTER);
+      expect(await store.read(["known", "unknown"])).toEqual([15, 0]);
+      // Once every counter exists, none needs a starting value.
+      expect(await store.addWithinLimits([lazy[1]!].map((c) => ({ ...c, initial: 40 })), 5)).toBe(-1);
+      expect(await store.addWithinLimits(lazy, 5)).toBe(-1);
+      expect(await store.read(["known", "unknown"])).toEqual([20, 50]);
     });
 
     it("never lets concurrent additions pass a limit together", async () => {

@@ -47,6 +47,20 @@ describe("BudgetLedger", () => {
     expect((await l.status(alice))[0]!.usedUsd).toBeCloseTo(0.95, 9);
   });
 
+  it("asks the store what was spent only for a counter that does not exist yet (each sum reads the period's usage rows)", async () => {
+    const asked: string[] = [];
+    const now = () => Date.UTC(2026, 10, 30, 12);
+    const l = new BudgetLedger({
+      rules: [{ principal: "alice", period: "day", limitUsd: 1 }],
+      shared: new MemorySharedStore(now),
+      spentSince: async (principal, since) => (asked.push(`${principal} ${since.toISOString()}`), 0.25),
+      now,
+    });
+    for (let i = 0; i < 5; i++) await l.reserve(alice, 0.1);
+    expect(asked).toEqual(["alice 2026-11-30T00:00:00.000Z"]);
+    expect((await l.status(alice))[0]!.usedUsd).toBeCloseTo(0.75, 9);
+  });
+
   it("a principal without budgets is never refused", async () => {
     const l = new BudgetLedger({ rules: [], shared: new MemorySharedStore(), spentSince: async () => 0 });
     await expect(l.reserve(alice, 1e6)).resolves.toMatchObject({ amountUsd: 1e6 });
