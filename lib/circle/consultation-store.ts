@@ -68,7 +68,6 @@ function decodeCursor(cursor: string): [string, string] | undefined {
 
 export class InvalidCursorError extends Error {}
 
-/** Consultations, their experts' parts and the usage they caused, in the store (PostgreSQL or PGlite). */
 /** One GroupCommit per store, whichever ConsultationStore (services each make their own) writes. */
 const groupCommits = new WeakMap<Store, GroupCommit<Consultation>>();
 
@@ -125,11 +124,15 @@ async function saveBatch(store: Store, batch: readonly Consultation[]): Promise<
     created_at: c.createdAt,
     cached_from: c.cachedFrom ?? null,
   }));
-  const responses = batch.flatMap(responseRows);
-  // A cached answer cost nothing: only consults that asked the experts record usage.
-  const usage = batch.flatMap((c) =>
-    c.cached ? [] : responseRows(c).filter((r) => r.status === "answered").map((r) => ({ ...r, at: c.createdAt, principal: c.principal })),
-  );
+  const responses: Array<Record<string, unknown>> = [];
+  const usage: Array<Record<string, unknown>> = [];
+  for (const c of batch) {
+    for (const r of responseRows(c)) {
+      responses.push(r);
+      // A cached answer cost nothing: only consults that asked the experts record usage.
+      if (!c.cached && r.status === "answered") usage.push({ ...r, at: c.createdAt, principal: c.principal });
+    }
+  }
   await store.query(
     `WITH consultation AS (
        INSERT INTO consultations (id, principal, question, system, experts, params, status, cache_key, consensus, agreement, error,
@@ -156,6 +159,7 @@ async function saveBatch(store: Store, batch: readonly Consultation[]): Promise<
   );
 }
 
+/** Consultations, their experts' parts and the usage they caused, in the store (PostgreSQL or PGlite). */
 export class ConsultationStore {
   constructor(private readonly store: Store) {}
 
