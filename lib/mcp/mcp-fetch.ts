@@ -69,7 +69,7 @@ export function sseMessages(text: string): unknown[] | undefined {
  * sent) goes to the global fetch, streaming.
  */
 export function createMcpFetch(): FetchLike {
-  // Node's fetch goes through HTTP(S)_PROXY when told to; undici's request on the global dispatcher would not: then fetch does all.
+  // Node's fetch goes through HTTP(S)_PROXY when told to; undici's request only if its global dispatcher does: then fetch does all.
   const envProxy = process.env.NODE_USE_ENV_PROXY === "1" || process.execArgv.includes("--use-env-proxy");
   return (input, init) => {
     const body = init?.body;
