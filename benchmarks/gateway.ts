@@ -339,6 +339,6 @@ export async function runGatewayBenchmark(): Promise<void> {
     "Server CPU µs/req: user + system time of the server process (all its threads: V8's GC and compiler too) from /proc/<pid>/stat over the run, divided by the requests answered. The kernel counts it in 250 Hz ticks: an estimate, steady over a run of thousands of requests. At 1 connection the server sleeps between short bursts (and CORE twice per request: for the client and for Redis), each starting on caches that other processes used meanwhile: the same code then takes about twice the CPU it takes at 64 connections (CPU profiles of the server agree).",
     `The machine was shared with other work: load average (1 min) ${loadAtStart} at the start, ${load} at the end, on 2 cores. Rounds vary by 2× and more (the 'by round' columns); the table shows their medians.`,
   );
-  for (const d of diagnostics) report.notes.push(`${DIAGNOSTIC_VARIANTS[d]!.bare ? "" : "core, "}${d}: ${DIAGNOSTIC_VARIANTS[d]!.what}.`);
+  for (const [i, d] of diagnostics.entries()) report.notes.push(`${names[i + 1]}: ${DIAGNOSTIC_VARIANTS[d]!.what}.`);
   saveReport(report);
 }

@@ -66,12 +66,8 @@ export class MemorySharedStore implements SharedStore {
   }
 
   private counter(key: string, initial: number, ttlSec: number): { value: number; expires: number } {
-    let c = this.counters.get(key);
-    if (!c || c.expires <= this.now()) {
-      c = { value: initial, expires: this.now() + ttlSec * 1000 };
-      this.counters.set(key, c);
-    }
-    return c;
+    if (!this.counterExists(key)) this.counters.set(key, { value: initial, expires: this.now() + ttlSec * 1000 });
+    return this.counters.get(key)!;
   }
 
   async addWithinLimits(counters: readonly LimitedCounter[], amount: number): Promise<number> {

@@ -28,7 +28,7 @@ interface Queued<T> {
 export class GroupCommit<T> {
   private readonly maxBatch: number;
   private readonly maxInFlight: number;
-  private queue: Array<Queued<T>> = [];
+  private readonly queue: Array<Queued<T>> = [];
   private inFlight = 0;
 
   constructor(
@@ -54,8 +54,7 @@ export class GroupCommit<T> {
 
   private next(): void {
     while (this.inFlight < this.maxInFlight && this.queue.length > 0) {
-      const batch = this.queue.length <= this.maxBatch ? this.queue : this.queue.slice(0, this.maxBatch);
-      this.queue = this.queue.length <= this.maxBatch ? [] : this.queue.slice(this.maxBatch);
+      const batch = this.queue.splice(0, this.maxBatch);
       this.inFlight++;
       void this.commit(batch).finally(() => {
         this.inFlight--;
