@@ -118,13 +118,26 @@ async function post(url, body, headers = {}) {
   return json;
 }
 
+/** A failed run's FAILURES and ERRORS sections, cut out of its output so they can be repeated where a log's tail keeps them. */
+function failureSections(output) {
+  const sections = output.split(/^(?==+ [A-Z][A-Z ]* =+$)/m);
+  return sections.filter((section) => /^=+ (FAILURES|ERRORS) =+$/m.test(section.split("\n", 1)[0])).join("");
+}
+
+/** Runs schemathesis with its output passed through; resolves with its exit code and what it printed. */
 function schemathesis(schemaUrl, args) {
   return new Promise((resolve) => {
     const child = spawn(st, ["--config-file", join(root, "scripts", "schemathesis.toml"), "run", schemaUrl, ...args, ...extraArgs], {
-      stdio: "inherit",
+      stdio: ["ignore", "pipe", "inherit"],
       env: { ...process.env, SCHEMATHESIS_HOOKS: "schemathesis_hooks", PYTHONPATH: join(root, "scripts"), PYTHONDONTWRITEBYTECODE: "1" },
     });
-    child.on("exit", (code, signal) => resolve(code ?? (signal ? 1 : 0)));
+    let output = "";
+    child.stdout.setEncoding("utf8");
+    child.stdout.on("data", (chunk) => {
+      output += chunk;
+      process.stdout.write(chunk);
+    });
+    child.on("close", (code, signal) => resolve({ code: code ?? (signal ? 1 : 0), output }));
   });
 }
 
@@ -184,8 +197,12 @@ async function main() {
       ...COMMON_ARGS,
       ...reportArgs("anonymous"),
     ]);
-    failed = asAdmin !== 0 || anonymous !== 0;
-    log(`admin run exit ${asAdmin}, anonymous run exit ${anonymous}`);
+    failed = asAdmin.code !== 0 || anonymous.code !== 0;
+    // The admin run's findings would otherwise sit before the whole anonymous run, out of a truncated log's tail.
+    for (const [name, result] of [["admin", asAdmin], ["anonymous", anonymous]]) {
+      if (result.code !== 0) log(`${name} run findings:\n${failureSections(result.output) || "(no FAILURES or ERRORS section: see the run's output above)"}`);
+    }
+    log(`admin run exit ${asAdmin.code}, anonymous run exit ${anonymous.code}`);
     if (reportDir) {
       // Whether the node outlived the fuzzing, for the fuzz report.
       const live = await fetch(`${base}/health/live`).then((res) => res.status, (err) => String(err));
