@@ -13,6 +13,7 @@ import { TrustedProxies } from "../lib/http/client-address";
 import { buildOpenApiDocument, type OpenApiDocument } from "../lib/http/openapi";
 import { MCP_GATEWAY_SERVICE, mcpCorsOptions, type McpHttpHandler } from "../lib/mcp-gateway";
 import { RequestAdmission } from "../lib/http/request-admission";
+import { TurnBatch } from "../lib/http/turn-batch";
 import { API_SECURITY_HEADERS, applyHeaders, corsOptions, DOCS_SECURITY_HEADERS } from "../lib/http/security-headers";
 import { validateRequest } from "../lib/http/validate-request";
 import { sendOpenAiError } from "../lib/openai-compat";
@@ -84,6 +85,8 @@ export default function createApiService(runtime: NodeRuntime): ServiceSchema<Ap
   const mcpCors = mcpCorsOptions(config.http.corsOrigins);
   let openApi: string | undefined;
   let admission: RequestAdmission | undefined;
+  // A busy node admits the requests of one event-loop turn together (lib/http/turn-batch.ts).
+  const batch = new TurnBatch();
   // Redis is a round trip per take: a busy principal's tokens are taken a few at a time (lib/ratelimit/token-leases.ts).
   const limiter = runtime.shared ? new RateLimiter(config.rateLimits, runtime.shared, { leases: config.redis !== undefined }) : undefined;
   // Set when the service starts (it needs the broker); refusals before that are not counted.
@@ -102,6 +105,8 @@ export default function createApiService(runtime: NodeRuntime): ServiceSchema<Ap
     try {
       const handle = (this.broker.getLocalService(MCP_GATEWAY_SERVICE) as { mcpHttp?: McpHttpHandler } | undefined)?.mcpHttp;
       if (!handle) return next(new UnavailableError(`The MCP gateway does not run on this node: add ${MCP_GATEWAY_SERVICE} to its --services`));
+      const turn = batch.turn();
+      if (turn) await turn;
       const admitted = await admissionOf(this.logger).admit({ method: req.method ?? "GET", routePath: "/mcp", anonymous: false, headers: req.headers, peer: req.socket.remoteAddress });
       applyHeaders(res, admitted.headers);
       if (!admitted.admitted) return next(admitted.error);
@@ -276,6 +281,8 @@ export default function createApiService(runtime: NodeRuntime): ServiceSchema<Ap
         if (!apiRoute && !openAiRoute) return;
         req.$apiRoute = apiRoute;
         req.$auditedAction = action;
+        const turn = batch.turn();
+        if (turn) await turn;
         const admitted = await admissionOf(this.logger).admit({
           method: apiRoute?.method ?? openAiRoute!.method,
           routePath: apiRoute ? `${API_BASE}${apiRoute.path}` : openAiRoute!.path,
