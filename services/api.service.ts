@@ -85,6 +85,8 @@ export default function createApiService(runtime: NodeRuntime): ServiceSchema<Ap
   const mcpCors = mcpCorsOptions(config.http.corsOrigins);
   let openApi: string | undefined;
   let admission: RequestAdmission | undefined;
+  // moleculer-web builds each request's log lines (coloured, timed) before the logger drops them: only at debug and trace.
+  const logging = config.log.level === "debug" || config.log.level === "trace";
   // A busy node admits the requests of one event-loop turn together (lib/http/turn-batch.ts).
   const batch = new TurnBatch();
   // Redis is a round trip per take: a busy principal's tokens are taken a few at a time (lib/ratelimit/token-leases.ts).
@@ -164,6 +166,7 @@ export default function createApiService(runtime: NodeRuntime): ServiceSchema<Ap
         {
           path: API_BASE,
           mappingPolicy: "restrict",
+          logging,
           mergeParams: false,
           authorization: true,
           bodyParsers: { json: { limit: "256kb", strict: false } },
@@ -182,6 +185,7 @@ export default function createApiService(runtime: NodeRuntime): ServiceSchema<Ap
         {
           path: "/v1",
           mappingPolicy: "restrict",
+          logging,
           mergeParams: false,
           authorization: true,
           bodyParsers: { json: { limit: "1mb", strict: false } },
@@ -204,6 +208,7 @@ export default function createApiService(runtime: NodeRuntime): ServiceSchema<Ap
         {
           path: "/mcp",
           mappingPolicy: "restrict",
+          logging,
           bodyParsers: { json: { limit: MCP_BODY_LIMIT, strict: false } },
           ...(mcpCors ? { cors: mcpCors } : {}),
           aliases: { "POST /": serveMcp, "GET /": serveMcp, "DELETE /": serveMcp },
@@ -212,6 +217,7 @@ export default function createApiService(runtime: NodeRuntime): ServiceSchema<Ap
         {
           path: "/api",
           mappingPolicy: "restrict",
+          logging,
           bodyParsers: false,
           aliases: {
             "GET openapi.json"(req: CoreRequest, res: ServerResponse) {
@@ -237,6 +243,7 @@ export default function createApiService(runtime: NodeRuntime): ServiceSchema<Ap
         {
           path: "/health",
           mappingPolicy: "restrict",
+          logging,
           bodyParsers: false,
           aliases: { "GET live": "api.live", "GET ready": "api.ready" },
           onBeforeCall: beginEdgeRequest,

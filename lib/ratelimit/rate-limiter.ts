@@ -53,6 +53,9 @@ export type RateLimitDecision =
       error: RateLimitedError;
     };
 
+/** A principal's buckets by method, then by route. */
+type RouteBuckets = Map<string, Map<string, readonly TokenTakeRequest[]>>;
+
 interface RouteRule {
   pattern: RoutePattern;
   bucket: TokenBucket;
@@ -66,6 +69,10 @@ function principalPart(request: RateLimitRequest): string {
   if (request.principalId !== undefined) return `id:${part(request.principalId)}`;
   return `addr:${part(request.clientAddress ?? "unknown")}`;
 }
+
+/** Principals whose buckets a limiter keeps built (the oldest forgotten first), and routes per principal. */
+const PRINCIPALS_KEPT = 10_000;
+const ROUTES_KEPT = 1_024;
 
 /** Whole seconds (IETF RateLimit header fields and Retry-After count seconds), rounded up. */
 const seconds = (ms: number) => Math.ceil(ms / 1000);
@@ -101,6 +108,12 @@ export class RateLimiter {
   private readonly perPrincipal: TokenBucket | undefined;
   private readonly routes: readonly RouteRule[];
   private readonly takes: Pick<SharedStore, "takeTokens">;
+  /**
+   * The buckets of recent principals (by id, or by address when anonymous), by method and route: a busy
+   * principal's keys are built once, not on every request. Nested maps, because the id, method and route
+   * strings arrive as the same instances request after request, with their hashes already computed.
+   */
+  private readonly built = { byId: new Map<string, RouteBuckets>(), byAddress: new Map<string, RouteBuckets>() };
 
   /** Throws ConfigError for route keys it cannot read (config/load-config.ts reports them at start already). */
   constructor(
@@ -128,7 +141,27 @@ export class RateLimiter {
   }
 
   /** The buckets a request draws on, with their store keys (`rl:` and the parts they belong to). */
-  bucketsFor(request: RateLimitRequest): TokenTakeRequest[] {
+  bucketsFor(request: RateLimitRequest): readonly TokenTakeRequest[] {
+    const anonymous = request.principalId === undefined;
+    const principals = anonymous ? this.built.byAddress : this.built.byId;
+    const principal = anonymous ? (request.clientAddress ?? "unknown") : request.principalId!;
+    let routes = principals.get(principal);
+    if (!routes) {
+      if (principals.size >= PRINCIPALS_KEPT) principals.delete(principals.keys().next().value!);
+      routes = new Map();
+      principals.set(principal, routes);
+    }
+    let paths = routes.get(request.method);
+    if (!paths) routes.set(request.method, (paths = new Map()));
+    let takes = paths.get(request.path);
+    if (!takes) {
+      takes = Object.freeze(this.buildBuckets(request));
+      if (paths.size < ROUTES_KEPT) paths.set(request.path, takes);
+    }
+    return takes;
+  }
+
+  private buildBuckets(request: RateLimitRequest): TokenTakeRequest[] {
     const who = principalPart(request);
     const takes: TokenTakeRequest[] = [];
     if (this.perPrincipal) takes.push({ key: `rl:p:${who}`, bucket: this.perPrincipal });

@@ -89,6 +89,20 @@ describe("RateLimiter", () => {
     expect(keys({ principalId: "x:y" })).toEqual(["rl:p:id:x%3Ay", "rl:r:*%20%2Fa%2F*:id:x%3Ay"]);
   });
 
+  it("builds a principal's buckets for a route once, and keeps principals, addresses, methods and routes apart", () => {
+    const { limiter: l } = limiter({ default: { capacity: 1, refillPerSecond: 1 }, routes: { "POST /a/*": { capacity: 1, refillPerSecond: 1 } } });
+    const first = l.bucketsFor(consult({ method: "POST", path: "/a/b" }));
+    expect(l.bucketsFor(consult({ method: "POST", path: "/a/b" }))).toBe(first);
+    expect(Object.isFrozen(first)).toBe(true);
+    expect(first.map((b) => b.key)).toEqual(["rl:p:id:user-1", "rl:r:POST%20%2Fa%2F*:id:user-1"]);
+    expect(l.bucketsFor(consult({ method: "GET", path: "/a/b" })).map((b) => b.key)).toEqual(["rl:p:id:user-1"]);
+    expect(l.bucketsFor(consult({ method: "POST", path: "/c" })).map((b) => b.key)).toEqual(["rl:p:id:user-1"]);
+    expect(l.bucketsFor(consult({ principalId: "user-2", method: "POST", path: "/a/b" }))[0]!.key).toBe("rl:p:id:user-2");
+    // An address that reads like a principal id is still an address.
+    expect(l.bucketsFor(consult({ principalId: undefined, clientAddress: "user-1", method: "POST", path: "/a/b" }))[0]!.key).toBe("rl:p:addr:user-1");
+    expect(l.bucketsFor(consult({ method: "POST", path: "/a/b" }))).toBe(first);
+  });
+
   it("draws on the principal's bucket and every matching route's, all or nothing", async () => {
     const { limiter: l, calls } = limiter({
       default: { capacity: 5, refillPerSecond: 0.001 },
