@@ -12,7 +12,7 @@ import { API_ROUTES } from "../lib/http/api-routes";
 import { TrustedProxies } from "../lib/http/client-address";
 import { buildOpenApiDocument, type OpenApiDocument } from "../lib/http/openapi";
 import { MCP_GATEWAY_SERVICE, mcpCorsOptions, type McpHttpHandler } from "../lib/mcp-gateway";
-import { RequestAdmission } from "../lib/http/request-admission";
+import { RequestAdmission, type Admission, type AdmissionRequest } from "../lib/http/request-admission";
 import { TurnBatch } from "../lib/http/turn-batch";
 import { API_SECURITY_HEADERS, applyHeaders, corsOptions, DOCS_SECURITY_HEADERS } from "../lib/http/security-headers";
 import { validateRequest } from "../lib/http/validate-request";
@@ -101,15 +101,18 @@ export default function createApiService(runtime: NodeRuntime): ServiceSchema<Ap
       logger,
       { rateLimited: (method, route) => rateLimitMetrics?.rateLimited(method, route) },
     ));
+  /** Every entry point's admission, once its turn has come (not an async function: no extra promise when it goes on at once). */
+  const admit = (logger: Self["logger"], request: AdmissionRequest): Promise<Admission> => {
+    const turn = batch.turn();
+    return turn ? turn.then(() => admissionOf(logger).admit(request)) : admissionOf(logger).admit(request);
+  };
 
   /** `/mcp` (MCP Streamable HTTP): admitted like /api/v1, then served by the mcp-gateway service of this node (lib/mcp-gateway/mcp-http-sessions.ts). */
   async function serveMcp(this: Self, req: CoreRequest, res: ServerResponse, next: (err?: unknown) => void): Promise<void> {
     try {
       const handle = (this.broker.getLocalService(MCP_GATEWAY_SERVICE) as { mcpHttp?: McpHttpHandler } | undefined)?.mcpHttp;
       if (!handle) return next(new UnavailableError(`The MCP gateway does not run on this node: add ${MCP_GATEWAY_SERVICE} to its --services`));
-      const turn = batch.turn();
-      if (turn) await turn;
-      const admitted = await admissionOf(this.logger).admit({ method: req.method ?? "GET", routePath: "/mcp", anonymous: false, headers: req.headers, peer: req.socket.remoteAddress });
+      const admitted = await admit(this.logger, { method: req.method ?? "GET", routePath: "/mcp", anonymous: false, headers: req.headers, peer: req.socket.remoteAddress });
       applyHeaders(res, admitted.headers);
       if (!admitted.admitted) return next(admitted.error);
       await handle(req, res, req.body, admitted.principal!, admitted.clientAddress);
@@ -288,9 +291,7 @@ export default function createApiService(runtime: NodeRuntime): ServiceSchema<Ap
         if (!apiRoute && !openAiRoute) return;
         req.$apiRoute = apiRoute;
         req.$auditedAction = action;
-        const turn = batch.turn();
-        if (turn) await turn;
-        const admitted = await admissionOf(this.logger).admit({
+        const admitted = await admit(this.logger, {
           method: apiRoute?.method ?? openAiRoute!.method,
           routePath: apiRoute ? `${API_BASE}${apiRoute.path}` : openAiRoute!.path,
           anonymous: apiRoute?.permission === null,

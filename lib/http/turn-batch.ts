@@ -17,17 +17,15 @@
  * wait until the turn's I/O callbacks are done.
  */
 export class TurnBatch {
-  /** Requests that asked for their turn since the current turn began. */
+  /** Requests that asked for their turn since the current turn began (the turn's end is scheduled while this is above 0). */
   private arrived = 0;
   /** Whether the last turn that admitted anything admitted more than one request. */
   private busy = false;
-  private scheduled = false;
   private gate: Promise<void> | undefined;
   private release: (() => void) | undefined;
   private readonly endTurn = () => {
     this.busy = this.arrived > 1;
     this.arrived = 0;
-    this.scheduled = false;
     const release = this.release;
     this.gate = undefined;
     this.release = undefined;
@@ -41,11 +39,7 @@ export class TurnBatch {
    * the end of this turn, shared by every request that waits in it.
    */
   turn(): Promise<void> | undefined {
-    this.arrived++;
-    if (!this.scheduled) {
-      this.scheduled = true;
-      this.endOfTurn(this.endTurn);
-    }
+    if (this.arrived++ === 0) this.endOfTurn(this.endTurn);
     if (!this.busy && this.arrived === 1) return undefined;
     this.gate ??= new Promise<void>((resolve) => (this.release = resolve));
     return this.gate;
