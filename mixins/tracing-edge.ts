@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { CallingOptions, ServiceBroker } from "moleculer";
+import { queueHeader } from "../lib/http/edge-response";
 import { enterTrace } from "./trace-context";
 
 /** The response header naming the request's trace (the id Jaeger shows, and the `trace=` of its log lines). */
@@ -20,7 +21,7 @@ export const TRACE_ID_HEADER = "X-Trace-Id";
 export function startTraceAtEdge(this: { broker: ServiceBroker }, options: CallingOptions, _req: IncomingMessage, res: ServerResponse): void {
   const traceId = this.broker.generateUid();
   options.requestID = traceId;
-  res.setHeader(TRACE_ID_HEADER, traceId);
+  queueHeader(res, TRACE_ID_HEADER, traceId);
   // moleculer-web calls this inside its request handler: the gateway's own lines about the request carry the trace too.
   enterTrace(this.broker, traceId);
 }

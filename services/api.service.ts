@@ -1,4 +1,4 @@
-import type { IncomingMessage, ServerResponse } from "node:http";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { Context, ServiceBroker, ServiceSchema } from "moleculer";
 import ApiGateway, { type ApiSettingsSchema } from "moleculer-web";
 import { AuditLog, type AuditOutcome } from "../lib/audit";
@@ -14,7 +14,8 @@ import { buildOpenApiDocument, type OpenApiDocument } from "../lib/http/openapi"
 import { MCP_GATEWAY_SERVICE, mcpCorsOptions, type McpHttpHandler } from "../lib/mcp-gateway";
 import { RequestAdmission, type Admission, type AdmissionRequest } from "../lib/http/request-admission";
 import { TurnBatch } from "../lib/http/turn-batch";
-import { API_SECURITY_HEADERS, applyHeaders, corsOptions, DOCS_SECURITY_HEADERS } from "../lib/http/security-headers";
+import { EdgeResponse, queueHeader, queueHeaders } from "../lib/http/edge-response";
+import { API_SECURITY_HEADERS, corsOptions, DOCS_SECURITY_HEADERS } from "../lib/http/security-headers";
 import { validateRequest } from "../lib/http/validate-request";
 import { sendOpenAiError } from "../lib/openai-compat";
 import { openAiOperations } from "../lib/openai-compat/openapi-operations";
@@ -40,9 +41,17 @@ type CoreRequest = IncomingMessage & {
   $clientAddress?: string;
 };
 type Self = { broker: ServiceBroker; logger: ServiceBroker["logger"] };
+/** What moleculer-web's methods see of the service (the parts CORE's override of createServer uses). */
+type Gateway = Self & {
+  server?: Server;
+  isHTTPS: boolean;
+  settings: ApiSettingsSchema & { httpServerTimeout?: number; requestTimeout?: number };
+  httpHandler: (req: IncomingMessage, res: ServerResponse) => void;
+};
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 const API_BASE = "/api/v1";
+const JSON_TYPE = "application/json; charset=utf-8";
 /** Actions whose calls are written to the audit log at the edge (logins and key changes are audited by the auth service itself). */
 const AUDITED = new Set(["circle.consult", "openai.chatCompletions", "supervisor.restart"]);
 
@@ -58,7 +67,7 @@ const MCP_BODY_LIMIT = "4mb";
 
 /** Every route's first step: security headers, and the request id (the client's when well-formed) in the answer and in the call's meta. */
 function beginEdgeRequest(ctx: Context<unknown, Record<string, unknown>>, _route: unknown, req: CoreRequest, res: ServerResponse): void {
-  applyHeaders(res, API_SECURITY_HEADERS);
+  queueHeaders(res, API_SECURITY_HEADERS);
   ctx.meta.requestId = assignRequestId(ctx, req, res);
 }
 
@@ -67,7 +76,7 @@ function assignRequestId(ctx: Context, req: CoreRequest, res: ServerResponse): s
   const incoming = req.headers["x-request-id"];
   const id = typeof incoming === "string" && REQUEST_ID.test(incoming) ? incoming : (ctx.requestID ?? ctx.id);
   req.$requestId = id;
-  res.setHeader("X-Request-Id", id);
+  queueHeader(res, "X-Request-Id", id);
   return id;
 }
 
@@ -113,7 +122,7 @@ export default function createApiService(runtime: NodeRuntime): ServiceSchema<Ap
       const handle = (this.broker.getLocalService(MCP_GATEWAY_SERVICE) as { mcpHttp?: McpHttpHandler } | undefined)?.mcpHttp;
       if (!handle) return next(new UnavailableError(`The MCP gateway does not run on this node: add ${MCP_GATEWAY_SERVICE} to its --services`));
       const admitted = await admit(this.logger, { method: req.method ?? "GET", routePath: "/mcp", anonymous: false, headers: req.headers, peer: req.socket.remoteAddress });
-      applyHeaders(res, admitted.headers);
+      queueHeaders(res, admitted.headers);
       if (!admitted.admitted) return next(admitted.error);
       await handle(req, res, req.body, admitted.principal!, admitted.clientAddress);
     } catch (err) {
@@ -204,7 +213,7 @@ export default function createApiService(runtime: NodeRuntime): ServiceSchema<Ap
             const core = toCoreError(err);
             if (core.status >= 500) this.logger.error(`Request ${req.method} ${req.url} failed`, err);
             record.call(this, req, outcomeOf(core), core);
-            if (!res.headersSent) applyHeaders(res, API_SECURITY_HEADERS);
+            if (!res.headersSent) queueHeaders(res, API_SECURITY_HEADERS);
             sendOpenAiError(res, core, req.$requestId);
           },
         },
@@ -229,14 +238,14 @@ export default function createApiService(runtime: NodeRuntime): ServiceSchema<Ap
               res.end(openApi);
             },
             "GET docs"(_req: CoreRequest, res: ServerResponse) {
-              applyHeaders(res, DOCS_SECURITY_HEADERS);
+              queueHeaders(res, DOCS_SECURITY_HEADERS);
               res.setHeader("Content-Type", "text/html; charset=utf-8");
               res.end(DOCS_PAGE);
             },
             async "GET docs/:asset"(req: CoreRequest, res: ServerResponse, next: (err?: unknown) => void) {
               const asset = await docsAsset(String((req.$params as { asset?: unknown } | undefined)?.asset ?? ""));
               if (!asset) return next(Object.assign(new Error("No such asset"), { code: 404, type: "NOT_FOUND" }));
-              applyHeaders(res, DOCS_SECURITY_HEADERS);
+              queueHeaders(res, DOCS_SECURITY_HEADERS);
               res.setHeader("Content-Type", asset.contentType);
               res.end(asset.body);
             },
@@ -260,12 +269,13 @@ export default function createApiService(runtime: NodeRuntime): ServiceSchema<Ap
         record.call(this, req, outcomeOf(core), core);
         const details = Object.keys(core.data).length > 0 ? core.data : undefined;
         if (!res.headersSent) {
-          applyHeaders(res, API_SECURITY_HEADERS);
-          res.setHeader("Content-Type", "application/json; charset=utf-8");
-          if (requestId) res.setHeader("X-Request-Id", requestId);
+          queueHeaders(res, API_SECURITY_HEADERS);
+          queueHeader(res, "Content-Type", JSON_TYPE);
+          if (requestId) queueHeader(res, "X-Request-Id", requestId);
           const retryAfterSec = retryAfterSeconds(core);
-          if (retryAfterSec !== undefined) res.setHeader("Retry-After", String(retryAfterSec));
-          res.writeHead(core.status);
+          if (retryAfterSec !== undefined) queueHeader(res, "Retry-After", String(retryAfterSec));
+          // Written by `end` (not `writeHead` first): the answer then carries its Content-Length rather than chunks.
+          res.statusCode = core.status;
         }
         res.end(JSON.stringify({ error: { code: core.code, message: core.message, ...(details ? { details } : {}), requestId } }));
       },
@@ -279,6 +289,14 @@ export default function createApiService(runtime: NodeRuntime): ServiceSchema<Ap
       rateLimitMetrics = RateLimitMetrics.for(this.broker).expect(limitedRoutes(limiter, routes));
     },
     methods: {
+      /** moleculer-web's server, answering with EdgeResponse (lib/http/edge-response.ts). CORE serves plain HTTP: TLS ends in front of it. */
+      createServer(this: Gateway) {
+        if (this.server) return;
+        this.server = createServer({ ServerResponse: EdgeResponse }, this.httpHandler);
+        this.isHTTPS = false;
+        if (this.settings.httpServerTimeout) this.server.setTimeout(this.settings.httpServerTimeout);
+        this.server.requestTimeout = this.settings.requestTimeout ?? this.server.requestTimeout;
+      },
       /** moleculer-web logs every error whose `code` is not a number (CORE's are strings) with its stack; onError logs the 5xx ones. */
       errorHandler(this: Self & { sendError(req: CoreRequest, res: ServerResponse, err: unknown): void }, req: CoreRequest, res: ServerResponse, err: unknown) {
         this.sendError(req, res, err);
@@ -298,7 +316,7 @@ export default function createApiService(runtime: NodeRuntime): ServiceSchema<Ap
           headers: req.headers,
           peer: req.socket.remoteAddress,
         });
-        applyHeaders(res, admitted.headers);
+        queueHeaders(res, admitted.headers);
         req.$clientAddress = admitted.clientAddress;
         if (admitted.clientAddress) ctx.meta.source = admitted.clientAddress;
         if (!admitted.admitted) throw admitted.error;

@@ -18,11 +18,6 @@ export const DOCS_SECURITY_HEADERS: Readonly<Record<string, string>> = {
   "Cache-Control": "public, max-age=300",
 };
 
-export function applyHeaders(res: { setHeader(name: string, value: string): unknown }, headers: Readonly<Record<string, string>>): void {
-  // for…in rather than Object.entries: no array per header on every answer (the objects here are plain, without inherited keys).
-  for (const name in headers) res.setHeader(name, headers[name]!);
-}
-
 /** The headers a browser needs for cross-origin calls from the configured origins (none configured: no CORS at all). */
 export function corsOptions(origins: readonly string[]): Record<string, unknown> | undefined {
   if (origins.length === 0) return undefined;
