@@ -43,7 +43,9 @@ function indexOfName(list: readonly string[], name: string): number {
  * the list into Node's store, which then serves as usual; so do headers
  * passed to `writeHead` itself, which win over the earlier ones as in Node.
  * Every way a head gets written goes through `writeHead` (`end`, `write` and
- * `flushHeaders` call it when it was not called).
+ * `flushHeaders` call it when it was not called). Once written, the listed
+ * headers are in the head only, as headers passed to `writeHead` are in Node:
+ * `getHeader` no longer finds them.
  */
 export class EdgeResponse<Request extends IncomingMessage = IncomingMessage> extends ServerResponse<Request> {
   /** Name, value, name, value… (the form `writeHead` takes as it is); undefined once moved to Node's store. */
