@@ -2,6 +2,7 @@ import { runActorCallBenchmark } from "./actor-call";
 import { runActorCpuBenchmark } from "./actor-cpu";
 import { runConsensusBenchmark } from "./consensus";
 import { runConsultBenchmark } from "./consult";
+import { runEdgeHeadersBenchmark } from "./edge-headers";
 import { runGatewayBenchmark } from "./gateway";
 import { runIngressBenchmark } from "./ingress";
 import { runMcpBenchmark } from "./mcp";
@@ -14,6 +15,7 @@ const BENCHMARKS: Record<string, () => Promise<void>> = {
   "actor-cpu": runActorCpuBenchmark,
   consensus: runConsensusBenchmark,
   consult: runConsultBenchmark,
+  "edge-headers": runEdgeHeadersBenchmark,
   gateway: runGatewayBenchmark,
   ingress: runIngressBenchmark,
   mcp: runMcpBenchmark,
