@@ -198,7 +198,7 @@ export async function startNode(options: StartNodeOptions = {}): Promise<CoreNod
       } else {
         version = await schemaVersion(store);
       }
-      AuditQueue.of(store, (err, rows) => logger.error(`${rows} audit row${rows === 1 ? "" : "s"} not written: ${err.message}`));
+      AuditQueue.of(store, (err, rows) => logger.error(`${rows} audit row${rows === 1 ? "" : "s"} not written: ${err.message}`), config.auditFlushMs);
     }
     if (specs.length > 0) shared = config.redis ? new RedisSharedStore(config.redis.url, config.redis.prefix, logger) : new MemorySharedStore();
     // Product actors are made once the store is open (some keep their data there), before anything starts.

@@ -243,6 +243,7 @@ interface VariantSpec {
 const DIAGNOSTIC_VARIANTS: Record<string, VariantSpec> = {
   "no-rate-limits": { what: "no rate limit configured: no Redis round trip (CORE's default configuration)", rateLimits: {} },
   "metrics-off": { what: "CORE_METRICS=false", env: { CORE_METRICS: "false" } },
+  "audit-flush-0": { what: "CORE_AUDIT_FLUSH_MS=0: each call's audit row written on the next turn of the event loop, not batched with the next 10 ms's", env: { CORE_AUDIT_FLUSH_MS: "0" } },
   embedded: {
     what: "one process as on a laptop: no NATS, rate limits in memory (no REDIS_URL), PGlite in the process (the audit row written there) instead of PostgreSQL",
     drop: ["NATS_URL", "REDIS_URL", "CORE_REDIS_PREFIX", "DATABASE_URL", "CORE_DB_SCHEMA"],

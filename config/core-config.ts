@@ -37,6 +37,8 @@ export interface CoreConfig {
   heartbeat: { intervalSec: number; timeoutSec: number };
   requestTimeoutMs: number;
   shutdownTimeoutMs: number;
+  /** How long the edges' audit rows wait for others to share one write (lib/audit/audit-queue.ts); 0: at once. */
+  auditFlushMs: number;
   /** The memory monitor: RSS limit (undefined: the cgroup's, else the machine's), sampling, trend window, prediction horizon. */
   memory: { limitMb: number | undefined; sampleMs: number; window: number; predictSec: number };
   /** 0: identical consults are not served from a cache. */

@@ -151,6 +151,7 @@ export const envSchema = z.object({
   CORE_HEARTBEAT_TIMEOUT: positiveInt("15", "seconds"),
   CORE_REQUEST_TIMEOUT: positiveInt("30000", "milliseconds"),
   CORE_SHUTDOWN_TIMEOUT: positiveInt("10000", "milliseconds"),
+  CORE_AUDIT_FLUSH_MS: nonNegativeInt("10", "milliseconds an edge's audit row waits for others to share its write; 0: written at once"),
   // Memory monitor (services/memory-monitor.service.ts); unset limit: the cgroup's, else the machine's memory.
   CORE_MEMORY_LIMIT_MB: z
     .string()

@@ -128,6 +128,7 @@ export function loadConfig(rawEnv: Env = process.env): CoreConfig {
     heartbeat: { intervalSec: e.CORE_HEARTBEAT_INTERVAL, timeoutSec: e.CORE_HEARTBEAT_TIMEOUT },
     requestTimeoutMs: e.CORE_REQUEST_TIMEOUT,
     shutdownTimeoutMs: e.CORE_SHUTDOWN_TIMEOUT,
+    auditFlushMs: e.CORE_AUDIT_FLUSH_MS,
     memory: { limitMb: e.CORE_MEMORY_LIMIT_MB, sampleMs: e.CORE_MEMORY_SAMPLE_MS, window: e.CORE_MEMORY_WINDOW, predictSec: e.CORE_MEMORY_PREDICT_SEC },
     consultCacheTtlSec: e.CORE_CACHE_TTL,
     ingress: { maxBytes: e.CORE_INGRESS_MAX_BYTES, maxInFlight: e.CORE_INGRESS_MAX_IN_FLIGHT },

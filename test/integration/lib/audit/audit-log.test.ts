@@ -157,6 +157,35 @@ describe.each([
     expect(await log.verify({ batchSize: 64 })).toMatchObject({ ok: true, rows: 302 });
   });
 
+  it("with flushMs, the audit queue writes the rows of that window together, and at once when told to or when the batch is full", async () => {
+    const writes = jest.spyOn(log, "appendMany");
+    try {
+      const window = new AuditQueue(log, { flushMs: 300 });
+      window.enqueue(entry(1));
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      window.enqueue(entry(2));
+      window.enqueue(entry(3));
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(writes).not.toHaveBeenCalled();
+      expect(await log.list()).toEqual([]);
+      await new Promise((resolve) => setTimeout(resolve, 400));
+      expect(writes.mock.calls.map(([rows]) => rows.map((r) => r.requestId))).toEqual([["req-1", "req-2", "req-3"]]);
+
+      // A minute's window: flush() and a full batch must not wait for it (the test would time out).
+      const long = new AuditQueue(log, { flushMs: 60_000, maxBatch: 2 });
+      long.enqueue(entry(4));
+      await long.flush();
+      long.enqueue(entry(5));
+      long.enqueue(entry(6));
+      for (let tries = 0; (await log.list()).length < 6 && tries < 100; tries++) await new Promise((resolve) => setTimeout(resolve, 20));
+      expect((await log.list()).map((r) => r.requestId)).toEqual(["req-1", "req-2", "req-3", "req-4", "req-5", "req-6"]);
+      expect(writes).toHaveBeenCalledTimes(3);
+      await long.flush();
+    } finally {
+      writes.mockRestore();
+    }
+  });
+
   it("the audit queue drops what does not fit and says how many", async () => {
     const lost: number[] = [];
     const queue = new AuditQueue(log, { maxPending: 3, onLoss: (_err, rows) => lost.push(rows) });
