@@ -22,6 +22,16 @@ function indexOfName(list: readonly string[], name: string): number {
   return -1;
 }
 
+/** Sets `name` in the list: replaces the entry of the same name (and its spelling), or appends one. */
+function putHeader(list: string[], name: string, value: string): void {
+  const at = indexOfName(list, name);
+  if (at < 0) list.push(name, value);
+  else {
+    list[at] = name;
+    list[at + 1] = value;
+  }
+}
+
 /**
  * The responses of the edge's HTTP server (`http.createServer({ ServerResponse: EdgeResponse })`):
  * headers set before the head is written are kept in one list and handed to
@@ -57,7 +67,7 @@ export class EdgeResponse<Request extends IncomingMessage = IncomingMessage> ext
    */
   queue(name: string, value: string): void {
     if (this.pending === undefined) super.setHeader(name, value);
-    else this.put(this.pending, name, value);
+    else putHeader(this.pending, name, value);
   }
 
   override setHeader(name: string, value: number | string | readonly string[]): this {
@@ -67,7 +77,7 @@ export class EdgeResponse<Request extends IncomingMessage = IncomingMessage> ext
     }
     validateHeaderName(name);
     validateHeaderValue(name, value);
-    this.put(this.pending, name, value);
+    putHeader(this.pending, name, value);
     return this;
   }
 
@@ -116,15 +126,6 @@ export class EdgeResponse<Request extends IncomingMessage = IncomingMessage> ext
     }
     this.pending = undefined;
     return typeof reasonOrHeaders === "string" ? super.writeHead(statusCode, reasonOrHeaders, pending) : super.writeHead(statusCode, pending);
-  }
-
-  private put(list: string[], name: string, value: string): void {
-    const at = indexOfName(list, name);
-    if (at < 0) list.push(name, value);
-    else {
-      list[at] = name;
-      list[at + 1] = value;
-    }
   }
 
   /** Hands the listed headers to Node's store, which keeps every header from then on. */
