@@ -1,7 +1,7 @@
 import autocannon from "autocannon";
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { BARE_PRINCIPAL, type ServerReady } from "./gateway-server";
@@ -24,7 +24,9 @@ import { newReport, saveReport, type Row } from "./report";
  * Knobs: X_QUICK (shorter, 1 and 64 connections), X_CONNECTIONS=1,64,
  * X_ROUNDS=3, X_VARIANTS (CORE with parts turned off, or bare with work added, beside the two: see
  * DIAGNOSTIC_VARIANTS), X_PROFILE=core,bare,<variant> (`--cpu-prof` on those
- * servers; read the profiles with benchmarks/cpu-profile.ts).
+ * servers; read the profiles with benchmarks/cpu-profile.ts), X_BASELINE=<the
+ * dist directory of another build> (that build's CORE beside this one, as the
+ * variant `baseline`: a change measured side by side with the code before it).
  */
 
 const PATH = "/api/v1/auth/me";
@@ -77,9 +79,11 @@ function startServer(
   profileDir: string | undefined,
   name: string = variant,
   switches: readonly string[] = [],
+  dist: string = join(__dirname, ".."),
 ): Promise<{ child: ChildProcess; ready: ServerReady }> {
   const profile = profileDir ? ["--cpu-prof", `--cpu-prof-dir=${profileDir}`, `--cpu-prof-name=gateway-${name.replace(/\W+/g, "-")}.cpuprofile`] : [];
-  const child = spawn(process.execPath, [...profile, join(__dirname, "gateway-server.js"), variant, JSON.stringify(env ?? {}), switches.join(",")], { stdio: ["ignore", "pipe", "inherit"] });
+  const script = join(dist, "benchmarks", "gateway-server.js");
+  const child = spawn(process.execPath, [...profile, script, variant, JSON.stringify(env ?? {}), switches.join(",")], { stdio: ["ignore", "pipe", "inherit"] });
   return new Promise((resolve, reject) => {
     let out = "";
     let started = false;
@@ -169,6 +173,8 @@ interface VariantSpec {
   switches?: string[];
   /** A bare server rather than CORE (a calibration: bare plus a known amount of work). */
   bare?: boolean;
+  /** The dist directory of the build to run (X_BASELINE); this build's by default. */
+  dist?: string;
 }
 
 const DIAGNOSTIC_VARIANTS: Record<string, VariantSpec> = {
@@ -193,6 +199,13 @@ export async function runGatewayBenchmark(): Promise<void> {
   const profiled = process.env.X_PROFILE?.split(",") ?? [];
   const diagnostics = (process.env.X_VARIANTS?.split(",") ?? []).filter(Boolean);
   for (const d of diagnostics) if (!DIAGNOSTIC_VARIANTS[d]) throw new Error(`X_VARIANTS: no variant ${d} (known: ${Object.keys(DIAGNOSTIC_VARIANTS).join(", ")})`);
+  const variants: Record<string, VariantSpec> = { ...DIAGNOSTIC_VARIANTS };
+  const baseline = process.env.X_BASELINE;
+  if (baseline) {
+    if (!existsSync(join(baseline, "benchmarks", "gateway-server.js"))) throw new Error(`X_BASELINE: no benchmarks/gateway-server.js in ${baseline} (the dist directory of a build)`);
+    variants.baseline = { what: `CORE as built in ${baseline}, set up as the main CORE server`, dist: baseline };
+    diagnostics.push("baseline");
+  }
   const report = newReport(
     "gateway",
     `GET ${PATH} with a viewer's access token through CORE's HTTP pipeline (request id, security headers, JWT verification, rate limit in Redis, route schemas, RBAC middleware, the auth.me action) ` +
@@ -206,14 +219,14 @@ export async function runGatewayBenchmark(): Promise<void> {
   const tag = `${process.pid}_${randomBytes(3).toString("hex")}`;
   const dir = mkdtempSync(join(tmpdir(), "core-bench-gateway-"));
   const profileDir = profiled.length ? mkdtempSync(join(tmpdir(), "core-bench-gateway-profile-")) : undefined;
-  const names = ["core", ...diagnostics.map((d) => (DIAGNOSTIC_VARIANTS[d]!.bare ? d : `core, ${d}`))];
+  const names = ["core", ...diagnostics.map((d) => (variants[d]!.bare ? d : `core, ${d}`))];
   const schemas = names.map((_, i) => `bench_gateway_${tag}_${i}`);
   const prefixes = names.map((_, i) => `bench-gateway-${tag}-${i}`);
   const targets: Target[] = [];
   const rows: Row[] = [];
   const diagnosticRows: Row[] = [];
   try {
-    const specOf = (i: number): VariantSpec => (i === 0 ? { what: "" } : DIAGNOSTIC_VARIANTS[diagnostics[i - 1]!]!);
+    const specOf = (i: number): VariantSpec => (i === 0 ? { what: "" } : variants[diagnostics[i - 1]!]!);
     const limits = (i: number) => specOf(i).rateLimits === undefined;
     const coreEnv = (i: number, name: string): Record<string, string> => {
       const spec = specOf(i);
@@ -248,7 +261,7 @@ export async function runGatewayBenchmark(): Promise<void> {
         targets.push({ variant: name, child: calibration.child, url: calibration.ready.url, headers: {}, limited: false, answered: 0 });
         continue;
       }
-      const core = await startServer("core", coreEnv(i, name), profile, name, specOf(i).switches);
+      const core = await startServer("core", coreEnv(i, name), profile, name, specOf(i).switches, specOf(i).dist);
       const token = await login(core.ready.url, core.ready.email!, core.ready.password!);
       targets.push({ variant: name, child: core.child, url: core.ready.url, headers: { authorization: `Bearer ${token}` }, limited: limits(i), answered: 0 });
     }
@@ -339,6 +352,6 @@ export async function runGatewayBenchmark(): Promise<void> {
     "Server CPU µs/req: user + system time of the server process (all its threads: V8's GC and compiler too) from /proc/<pid>/stat over the run, divided by the requests answered. The kernel counts it in 250 Hz ticks: an estimate, steady over a run of thousands of requests. At 1 connection the server sleeps between short bursts (and CORE twice per request: for the client and for Redis), each starting on caches that other processes used meanwhile: the same code then takes about twice the CPU it takes at 64 connections (CPU profiles of the server agree).",
     `The machine was shared with other work: load average (1 min) ${loadAtStart} at the start, ${load} at the end, on 2 cores. Rounds vary by 2× and more (the 'by round' columns); the table shows their medians.`,
   );
-  for (const [i, d] of diagnostics.entries()) report.notes.push(`${names[i + 1]}: ${DIAGNOSTIC_VARIANTS[d]!.what}.`);
+  for (const [i, d] of diagnostics.entries()) report.notes.push(`${names[i + 1]}: ${variants[d]!.what}.`);
   saveReport(report);
 }
