@@ -3,7 +3,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { join } from "node:path";
 import { loadConfig } from "../config";
 import { createBrokerOptions } from "../moleculer.config";
-import { newReport, saveReport, type Row } from "./report";
+import { median, newReport, saveReport, type Row } from "./report";
 
 /**
  * A remote call through CORE's actor layer (mailbox, supervision, deadline and
@@ -85,7 +85,6 @@ export async function drive(pair: Pair, payload: object, concurrency: number): P
   return { rate: latencies.length / seconds, p50us: latencies[Math.floor(latencies.length / 2)]!, p99us: latencies[Math.floor(latencies.length * 0.99)]! };
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 export async function runActorCallBenchmark(): Promise<void> {
   const natsUrl = process.env.NATS_URL ?? "nats://127.0.0.1:4222";

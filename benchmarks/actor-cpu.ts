@@ -3,7 +3,7 @@ import { defineActor } from "../actors/actor-spec";
 import { loadConfig } from "../config";
 import { createBrokerOptions } from "../moleculer.config";
 import createSupervisorService from "../services/supervisor.service";
-import { newReport, saveReport, type Row } from "./report";
+import { median, newReport, saveReport, type Row } from "./report";
 
 /**
  * CPU time per call of CORE's actor layer, in one process, without a network:
@@ -83,7 +83,6 @@ async function cpuPerCall(broker: ServiceBroker, action: string, ms: number): Pr
   return (used.user + used.system) / calls;
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
 
 export async function runActorCpuBenchmark(): Promise<void> {
   const report = newReport(

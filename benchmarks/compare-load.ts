@@ -102,4 +102,3 @@ export async function drive(spec: RequestSpec, pid: number | undefined, connecti
   };
 }
 
-export const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { cleanRedis, dropSchema } from "./bench-cleanup";
-import { drive, median, probe, type RunResult } from "./compare-load";
+import { drive, probe, type RunResult } from "./compare-load";
 import {
   bareProxyTarget,
   CIRCLE_SIZE,
@@ -19,7 +19,7 @@ import {
   type Stub,
   type Target,
 } from "./compare-targets";
-import { newReport, saveReport, type Row } from "./report";
+import { median, newReport, saveReport, type Row } from "./report";
 
 /**
  * `npm run bench:compare`: what a gateway in front of an OpenAI-compatible

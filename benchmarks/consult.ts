@@ -9,7 +9,7 @@ import type { Consultation } from "../lib/circle/consultation";
 import { startNode, type CoreNode } from "../node";
 import { QUESTION } from "./consult-provider";
 import { dropSchema } from "./bench-cleanup";
-import { newReport, saveReport, type Row } from "./report";
+import { median, newReport, saveReport, type Row } from "./report";
 
 /**
  * `circle.consult` end to end on one CORE node, five experts answered by
@@ -124,7 +124,6 @@ async function startProfile(): Promise<{ stop(file: string): Promise<void> }> {
   };
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const mean = (xs: number[]) => xs.reduce((s, x) => s + x, 0) / xs.length;
 const ms = (x: number) => x.toFixed(2);
 

@@ -2,7 +2,7 @@ import { IncomingMessage, ServerResponse } from "node:http";
 import { Socket } from "node:net";
 import { EdgeResponse, queueHeader, queueHeaders } from "../lib/http/edge-response";
 import { API_SECURITY_HEADERS } from "../lib/http/security-headers";
-import { newReport, saveReport } from "./report";
+import { median, newReport, saveReport } from "./report";
 
 /**
  * What writing a CORE answer's head costs, in process: the header calls an
@@ -69,7 +69,6 @@ export async function runEdgeHeadersBenchmark(): Promise<void> {
     }
     await new Promise((resolve) => setImmediate(resolve));
   }
-  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
   const base = median(times.get(names[0]!)!);
   report.tables.push({
     title: "One answer's head",

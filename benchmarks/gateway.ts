@@ -6,7 +6,7 @@ import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { BARE_PRINCIPAL, type ServerReady } from "./gateway-server";
 import { cleanRedis, dropSchema } from "./bench-cleanup";
-import { newReport, saveReport, type Row } from "./report";
+import { median, newReport, saveReport, type Row } from "./report";
 
 /**
  * An authenticated cheap route through CORE's whole HTTP pipeline against a
@@ -155,7 +155,6 @@ async function drive(target: Target, connections: number, seconds: number): Prom
   return { rate: latencies.length / elapsed, p50us: at(0.5), p99us: at(0.99), serverCpuUs };
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 
 /**

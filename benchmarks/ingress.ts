@@ -9,8 +9,8 @@ import { AccessTokens } from "../lib/security/access-tokens";
 import { coreSubjects } from "../lib/transport/subjects";
 import { dropSchema } from "./bench-cleanup";
 import { QUESTION } from "./consult-provider";
-import { median, startChild, stopChild } from "./mcp-bench-support";
-import { newReport, saveReport, type Row } from "./report";
+import { startChild, stopChild } from "./mcp-bench-support";
+import { median, newReport, saveReport, type Row } from "./report";
 
 /**
  * The same consults through CORE's two edges for other systems, side by side

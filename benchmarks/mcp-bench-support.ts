@@ -26,7 +26,6 @@ export function cpuTimeUs(pid: number | undefined): number | undefined {
 /** The wall clock in ms with sub-millisecond precision, comparable across the processes of one machine. */
 export const wallClockMs = (): number => performance.timeOrigin + performance.now();
 
-export const median = (xs: readonly number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 /** The q-quantile of ascending `sorted` (nearest rank below). */
 export const quantile = (sorted: readonly number[], q: number): number => sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * q))]!;

@@ -13,7 +13,6 @@ import { cleanRedis, dropSchema } from "./bench-cleanup";
 import {
   cpuTimeUs,
   freePort,
-  median,
   quantile,
   rateLimitBuckets,
   startChild,
@@ -21,7 +20,7 @@ import {
   wallClockMs,
 } from "./mcp-bench-support";
 import type { McpCoreNodeReady } from "./mcp-core-node";
-import { newReport, saveReport, type Row } from "./report";
+import { median, newReport, saveReport, type Row } from "./report";
 
 /**
  * The MCP gateway's cost, in two parts.

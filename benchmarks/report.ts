@@ -5,6 +5,9 @@ import { packageInfo } from "../lib/package-info";
 
 export type Row = Record<string, string | number>;
 
+/** The middle value of a benchmark's rounds (the upper middle for an even count). */
+export const median = (xs: readonly number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
 export interface BenchmarkReport {
   name: string;
   description: string;

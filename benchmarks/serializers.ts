@@ -1,5 +1,5 @@
 import { Serializers, ServiceBroker } from "moleculer";
-import { newReport, saveReport, type Row } from "./report";
+import { median, newReport, saveReport, type Row } from "./report";
 
 /**
  * JSON against the binary serializers Moleculer supports (MsgPack, Notepack),
@@ -151,7 +151,6 @@ async function natsRun(name: Candidate, natsUrl: string, round: number): Promise
   }
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 /** Rounds rotate the order, so no serializer always runs first (cold) or last; medians are reported. */
 async function natsTable(natsUrl: string, rounds = 3): Promise<Row[]> {

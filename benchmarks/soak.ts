@@ -8,7 +8,7 @@ import type { Consultation } from "../lib/circle/consultation";
 import { coreSubjects } from "../lib/transport/subjects";
 import { cleanRedis, dropSchema } from "./bench-cleanup";
 import { QUESTION } from "./consult-provider";
-import { newReport, saveReport, type Row } from "./report";
+import { median, newReport, saveReport, type Row } from "./report";
 import { inspectAfterGc, scrapeNode, socketsByPeer, type InspectedSample, type ProcessSample, type SocketPeers } from "./soak-probe";
 import { intEnv } from "./bench-env";
 import { runCommand } from "./bench-process";
@@ -92,7 +92,6 @@ interface Checkpoint extends ProcessSample {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const mb = (bytes: number) => (bytes / 2 ** 20).toFixed(1);
 const pct = (x: number) => `${x >= 0 ? "+" : ""}${(x * 100).toFixed(1)} %`;
 
