@@ -1,3 +1,4 @@
+
 import type { Context, Service, ServiceBroker, ServiceSchema } from "moleculer";
 import { defineActor, type ActorDefinition, type ActorSelf } from "../actors/actor-spec";
 import type { McpServerConfig } from "../config/file-schema";
@@ -19,6 +20,7 @@ import {
 } from "../lib/mcp/mcp-actor-contract";
 import type { McpPromptList, McpPromptMessages, McpResourceContents, McpResourceList } from "../lib/mcp/mcp-listings";
 import { McpServerClient } from "../lib/mcp/mcp-server-client";
+import { setBounded } from "../lib/bounded-map";
 import { assertStdioCommand } from "../lib/mcp/stdio-command";
 import type { NodeRuntime } from "../mixins/node-runtime";
 import { deadlineOf } from "../mixins/resilience.middleware";
@@ -79,8 +81,7 @@ class ServerBreakers {
 function rememberCancel(state: McpActorState, callId: string): void {
   const now = Date.now();
   for (const [id, expires] of state.earlyCancels) if (expires <= now) state.earlyCancels.delete(id);
-  if (state.earlyCancels.size >= EARLY_CANCEL_MAX) state.earlyCancels.delete(state.earlyCancels.keys().next().value!);
-  state.earlyCancels.set(callId, now + EARLY_CANCEL_TTL_MS);
+  setBounded(state.earlyCancels, callId, now + EARLY_CANCEL_TTL_MS, EARLY_CANCEL_MAX);
 }
 
 type StartableService = Service & { _start(): Promise<void> };

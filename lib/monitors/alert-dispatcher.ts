@@ -1,3 +1,4 @@
+import { setBounded } from "../bounded-map";
 import type { Alert, AlertSeverity } from "./alert";
 
 /** Repeats of one alert within this window are dropped; a flap back is held until it ends. */
@@ -120,8 +121,7 @@ export class AlertDispatcher {
     if (out.state === "raised") {
       // Re-inserted so the map's order stays oldest-first for the bound below.
       this.activeAlerts.delete(id);
-      this.activeAlerts.set(id, out);
-      if (this.activeAlerts.size > MAX_TRACKED) this.activeAlerts.delete(this.activeAlerts.keys().next().value!);
+      setBounded(this.activeAlerts, id, out, MAX_TRACKED);
     } else {
       this.activeAlerts.delete(id);
     }

@@ -1,5 +1,6 @@
 import type { RateLimitConfig } from "../../config/file-schema";
 import type { SharedStore, TokenBucket, TokenTake, TokenTakeRequest } from "../coordination/shared-store";
+import { setBounded } from "../bounded-map";
 import { ConfigError, RateLimitedError } from "../errors";
 import { parseRoutePattern, routeKeyProblems, type RoutePattern } from "./route-pattern";
 import { TokenLeases, type TokenLeaseOptions } from "./token-leases";
@@ -147,9 +148,8 @@ export class RateLimiter {
     const principal = anonymous ? (request.clientAddress ?? "unknown") : request.principalId!;
     let routes = principals.get(principal);
     if (!routes) {
-      if (principals.size >= PRINCIPALS_KEPT) principals.delete(principals.keys().next().value!);
       routes = new Map();
-      principals.set(principal, routes);
+      setBounded(principals, principal, routes, PRINCIPALS_KEPT);
     }
     let paths = routes.get(request.method);
     if (!paths) routes.set(request.method, (paths = new Map()));

@@ -1,5 +1,6 @@
 import type { SharedStore, TokenTake, TokenTakeRequest } from "../coordination/shared-store";
 import { describeTake } from "../coordination/token-bucket";
+import { setBounded } from "../bounded-map";
 
 /**
  * Token buckets in a remote store, taken a few tokens at a time: when one
@@ -90,8 +91,7 @@ export class TokenLeases {
     let lease = this.leases.get(key);
     if (!lease) {
       lease = { left: 0, expiresAt: 0, shared: [], storeRemaining: 0, pending: undefined, waiting: 0, windowStart: this.now(), count: 0, previous: 0 };
-      if (this.leases.size >= LEASES_KEPT) this.leases.delete(this.leases.keys().next().value!);
-      this.leases.set(key, lease);
+      setBounded(this.leases, key, lease, LEASES_KEPT);
     }
     this.countRequest(lease, this.now());
     for (let waits = 0; ; waits++) {

@@ -1,5 +1,7 @@
+
 import { createSecretKey, randomUUID, type KeyObject } from "node:crypto";
 import jwt from "jsonwebtoken";
+import { setBounded } from "../bounded-map";
 import { AccessTokenExpiredError, InvalidAccessTokenError } from "../errors";
 
 export const DEFAULT_ISSUER = "core";
@@ -119,8 +121,7 @@ export class AccessTokens {
       this.verified.delete(signature);
     }
     const claims = this.verifySignedToken(token);
-    if (this.verified.size >= VERIFIED_TOKENS_KEPT) this.verified.delete(this.verified.keys().next().value!);
-    this.verified.set(signature, { token, claims });
+    setBounded(this.verified, signature, { token, claims }, VERIFIED_TOKENS_KEPT);
     return claims;
   }
 
