@@ -234,7 +234,7 @@ export default function createApiService(runtime: NodeRuntime): ServiceSchema<Ap
           aliases: {
             "GET openapi.json"(req: CoreRequest, res: ServerResponse) {
               openApi ??= JSON.stringify(openApiDocument());
-              res.setHeader("Content-Type", "application/json; charset=utf-8");
+              res.setHeader("Content-Type", JSON_TYPE);
               res.end(openApi);
             },
             "GET docs"(_req: CoreRequest, res: ServerResponse) {
