@@ -13,9 +13,11 @@ import { median, newReport, saveReport, type Row } from "./report";
  * namespace of their own.
  */
 
-const PAYLOADS = process.env.X_QUICK ? [1_024] : [1_024, 16_384];
-const CONCURRENCY = process.env.X_QUICK ? [1, 256] : [1, 16, 256];
-const ROUNDS = 7;
+// Knobs: X_QUICK (1 KB at 1 and 256 in flight), X_PAYLOADS=1024,16384, X_CONCURRENCY=1,16,256, X_ROUNDS=7.
+const list = (name: string) => process.env[name]?.split(",").map(Number);
+const PAYLOADS = list("X_PAYLOADS") ?? (process.env.X_QUICK ? [1_024] : [1_024, 16_384]);
+const CONCURRENCY = list("X_CONCURRENCY") ?? (process.env.X_QUICK ? [1, 256] : [1, 16, 256]);
+const ROUNDS = Number(process.env.X_ROUNDS ?? 7);
 const RUN_MS = 2_000;
 
 interface Pair {
