@@ -90,6 +90,8 @@ function assignRequestId(ctx: Context, req: CoreRequest, res: ServerResponse): s
 export default function createApiService(runtime: NodeRuntime): ServiceSchema<ApiSettingsSchema> {
   const { config } = runtime;
   const byAction = new Map(API_ROUTES.map((route) => [route.action, route]));
+  // The template each route's requests are rate-limited by, built once: a new string per request would be hashed anew.
+  const routePaths = new Map(API_ROUTES.map((route) => [route, `${API_BASE}${route.path}`]));
   const cors = corsOptions(config.http.corsOrigins);
   const mcpCors = mcpCorsOptions(config.http.corsOrigins);
   let openApi: string | undefined;
@@ -311,7 +313,7 @@ export default function createApiService(runtime: NodeRuntime): ServiceSchema<Ap
         req.$auditedAction = action;
         const admitted = await admit(this.logger, {
           method: apiRoute?.method ?? openAiRoute!.method,
-          routePath: apiRoute ? `${API_BASE}${apiRoute.path}` : openAiRoute!.path,
+          routePath: apiRoute ? routePaths.get(apiRoute)! : openAiRoute!.path,
           anonymous: apiRoute?.permission === null,
           headers: req.headers,
           peer: req.socket.remoteAddress,

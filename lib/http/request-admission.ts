@@ -57,7 +57,8 @@ export class RequestAdmission {
     }
     if (!this.limiter?.enabled) return { admitted: true, principal, clientAddress: address, headers: {} };
     try {
-      const decision = await this.limiter.check({ principalId: principal?.id, clientAddress: address, method: request.method, path: request.routePath });
+      const limited = { principalId: principal?.id, clientAddress: address, method: request.method, path: request.routePath };
+      const decision = this.limiter.checkNow(limited) ?? (await this.limiter.check(limited));
       if (!decision.allowed) {
         this.observer?.rateLimited(request.method, request.routePath);
         return { admitted: false, error: decision.error, clientAddress: address, headers: decision.headers };

@@ -109,6 +109,7 @@ export class RateLimiter {
   private readonly perPrincipal: TokenBucket | undefined;
   private readonly routes: readonly RouteRule[];
   private readonly takes: Pick<SharedStore, "takeTokens">;
+  private readonly leases: TokenLeases | undefined;
   /**
    * The buckets of recent principals (by id, or by address when anonymous), by method and route: a busy
    * principal's keys are built once, not on every request. Nested maps, because the id, method and route
@@ -133,7 +134,8 @@ export class RateLimiter {
       const parsed = parseRoutePattern(key) as { pattern: RoutePattern };
       return { pattern: parsed.pattern, bucket };
     });
-    this.takes = options.leases ? new TokenLeases(store, options.leases === true ? {} : options.leases) : store;
+    this.leases = options.leases ? new TokenLeases(store, options.leases === true ? {} : options.leases) : undefined;
+    this.takes = this.leases ?? store;
   }
 
   /** Whether any limit is configured at all. */
@@ -171,14 +173,27 @@ export class RateLimiter {
     return takes;
   }
 
-  async check(request: RateLimitRequest): Promise<RateLimitDecision> {
+  /**
+   * The decision when it needs no store call (no bucket applies, or this node holds leased tokens for
+   * them), without a promise; undefined otherwise: then `check`.
+   */
+  checkNow(request: RateLimitRequest): RateLimitDecision | undefined {
     const buckets = this.bucketsFor(request);
     if (!buckets.length) return { allowed: true, headers: {} };
-    const takes = await this.takes.takeTokens(buckets);
-    const refused = takes.some((t) => !t.allowed);
-    const { headers, retryAfterSec } = headersFor(takes, refused);
-    if (!refused) return { allowed: true, headers };
-    const error = new RateLimitedError(`Too many requests: retry in ${retryAfterSec} s`, { data: { retryAfterSec } });
-    return { allowed: false, headers, retryAfterSec, error };
+    const leased = this.leases?.takeLeased(buckets);
+    return leased && decide(leased);
   }
+
+  async check(request: RateLimitRequest): Promise<RateLimitDecision> {
+    return this.checkNow(request) ?? decide(await this.takes.takeTokens(this.bucketsFor(request)));
+  }
+}
+
+/** A request's decision from what its buckets answered. */
+function decide(takes: readonly TokenTake[]): RateLimitDecision {
+  const refused = takes.some((t) => !t.allowed);
+  const { headers, retryAfterSec } = headersFor(takes, refused);
+  if (!refused) return { allowed: true, headers };
+  const error = new RateLimitedError(`Too many requests: retry in ${retryAfterSec} s`, { data: { retryAfterSec } });
+  return { allowed: false, headers, retryAfterSec, error };
 }

@@ -22,7 +22,7 @@ function matcherFor(granted: string): (required: string) => boolean {
 export class AccessPolicy {
   private readonly matchers = new Map<string, Array<(required: string) => boolean>>();
   private readonly granted = new Map<string, readonly string[]>();
-  private readonly answers = new Map<string, boolean>();
+  private readonly answers = new Map<string, Map<string, boolean>>();
 
   constructor(roles: Readonly<Record<string, RoleConfig>>) {
     const resolve = (name: string, path: readonly string[]): string[] => {
@@ -59,12 +59,17 @@ export class AccessPolicy {
   }
 
   private roleAllows(role: string, permission: string): boolean {
-    const key = `${role}\u0000${permission}`;
-    let answer = this.answers.get(key);
+    // By role, then permission: both strings arrive as the same instances call after call, their hashes known.
+    let answers = this.answers.get(role);
+    if (!answers) {
+      if (!this.matchers.has(role)) return false;
+      this.answers.set(role, (answers = new Map()));
+    }
+    let answer = answers.get(permission);
     if (answer === undefined) {
-      answer = (this.matchers.get(role) ?? []).some((match) => match(permission));
+      answer = this.matchers.get(role)!.some((match) => match(permission));
       // Bounded: permissions are declared by actions (and MCP tools); a flood of distinct ones is not expected.
-      if (this.answers.size < 10_000) this.answers.set(key, answer);
+      if (answers.size < 10_000) answers.set(permission, answer);
     }
     return answer;
   }

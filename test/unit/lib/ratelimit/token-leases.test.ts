@@ -42,6 +42,25 @@ describe("TokenLeases", () => {
     expect(calls[12]![0]!.cost).toBeUndefined();
   });
 
+  it("hands a lease's tokens out at once through takeLeased, and nothing once it is spent or expired", async () => {
+    const bucket = { capacity: 1000, refillPerSecond: 1 };
+    const { calls, node, clock } = setup();
+    const leases = node();
+    expect(leases.takeLeased(take("p", bucket))).toBeUndefined();
+    for (let i = 0; i < 4; i++) await leases.takeTokens(take("p", bucket));
+    clock.now += 50;
+    await leases.takeTokens(take("p", bucket)); // 1 + 4
+    expect(calls).toHaveLength(5);
+    for (let i = 0; i < 4; i++) expect(leases.takeLeased(take("p", bucket))?.[0]).toMatchObject({ allowed: true, remaining: 994 - i });
+    expect(leases.takeLeased(take("p", bucket))).toBeUndefined();
+    await leases.takeTokens(take("p", bucket)); // from the store again: 1 + 4 (the last whole window's requests)
+    expect(calls[5]![0]!.cost).toBe(5);
+    clock.now += 50;
+    expect(leases.takeLeased(take("p", bucket))).toBeUndefined();
+    expect(leases.takeLeased([{ key: "p", bucket, cost: 2 }])).toBeUndefined();
+    expect(calls).toHaveLength(6);
+  });
+
   it("lets concurrent requests wait for the lease on its way rather than each make a round trip", async () => {
     const bucket = { capacity: 1000, refillPerSecond: 1 };
     const { calls, node, clock } = setup();

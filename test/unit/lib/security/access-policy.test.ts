@@ -38,6 +38,11 @@ describe("AccessPolicy", () => {
 
   it("knows nothing of unknown roles and lists inherited permissions", () => {
     expect(policy.allows({ roles: ["ghost"] }, "consultations:read")).toBe(false);
+    // Answers are remembered per role: one role's never stands for another's.
+    expect(policy.allows({ roles: ["viewer"] }, "consult:run")).toBe(false);
+    expect(policy.allows({ roles: ["operator"] }, "consult:run")).toBe(true);
+    expect(policy.allows({ roles: ["viewer"] }, "consult:run")).toBe(false);
+    expect(policy.allows({ roles: ["ghost", "operator"] }, "consult:run")).toBe(true);
     expect(policy.allows({ roles: [] }, "consultations:read")).toBe(false);
     expect(policy.hasRole("auditor")).toBe(true);
     expect(policy.permissionsOf("auditor")).toEqual(expect.arrayContaining(["admin:audit", "consultations:read"]));

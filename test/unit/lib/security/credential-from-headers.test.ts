@@ -1,4 +1,4 @@
-import { credentialFromHeaders } from "../../../../lib/security/authenticator";
+import { bearerToken, credentialFromHeaders } from "../../../../lib/security/authenticator";
 
 describe("credentialFromHeaders", () => {
   it("takes Authorization first, else X-Api-Key, whatever the header case", () => {
@@ -12,5 +12,19 @@ describe("credentialFromHeaders", () => {
     expect(credentialFromHeaders({})).toBeUndefined();
     expect(credentialFromHeaders({ "x-api-key": undefined, host: "h" })).toBeUndefined();
     expect(credentialFromHeaders({ "x-api-key": ["core_a", "core_b"] })).toBe("core_a, core_b");
+  });
+});
+
+describe("bearerToken", () => {
+  it("reads `Bearer <token>` with the scheme in any case and any white space after it, and nothing else", () => {
+    expect(bearerToken("Bearer abc.def")).toBe("abc.def");
+    expect(bearerToken("bearer abc")).toBe("abc");
+    expect(bearerToken("BEARER\tabc")).toBe("abc");
+    expect(bearerToken("Bearer    abc")).toBe("abc");
+    expect(bearerToken("Bearer a b")).toBeUndefined();
+    expect(bearerToken("Bearer ")).toBeUndefined();
+    expect(bearerToken("Bearerabc")).toBeUndefined();
+    expect(bearerToken("Basic abc")).toBeUndefined();
+    expect(bearerToken("core_x_y")).toBeUndefined();
   });
 });
