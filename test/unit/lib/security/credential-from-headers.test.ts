@@ -21,7 +21,7 @@ describe("bearerToken", () => {
     expect(bearerToken("bearer abc")).toBe("abc");
     expect(bearerToken("BEARER\tabc")).toBe("abc");
     expect(bearerToken("Bearer    abc")).toBe("abc");
-    expect(bearerToken("Bearer a b")).toBeUndefined();
+    expect(bearerToken("bearer a b")).toBeUndefined();
     expect(bearerToken("Bearer ")).toBeUndefined();
     expect(bearerToken("Bearerabc")).toBeUndefined();
     expect(bearerToken("Basic abc")).toBeUndefined();
