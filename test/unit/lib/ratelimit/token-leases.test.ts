@@ -76,6 +76,16 @@ describe("TokenLeases", () => {
     expect(calls.slice(41).map((c) => c[0]!.cost)).toEqual([41, 58]);
   });
 
+  it("leases at most 1,024 tokens however busy the principal", async () => {
+    const bucket = { capacity: 1_000_000, refillPerSecond: 1 };
+    const { calls, node, clock } = setup();
+    const leases = node();
+    await Promise.all(Array.from({ length: 3000 }, () => leases.takeTokens(take("p", bucket))));
+    clock.now += 50;
+    await leases.takeTokens(take("p", bucket));
+    expect(calls.at(-1)![0]!.cost).toBe(1 + 1024);
+  });
+
   it("never holds tokens past the lease's lifetime", async () => {
     const bucket = { capacity: 1000, refillPerSecond: 1 };
     const { calls, node, clock, store } = setup({ lifetimeMs: 50 });
