@@ -1,4 +1,3 @@
-
 import type { Context, Service, ServiceBroker, ServiceSchema } from "moleculer";
 import { defineActor, type ActorDefinition, type ActorSelf } from "../actors/actor-spec";
 import type { McpServerConfig } from "../config/file-schema";

@@ -1,4 +1,3 @@
-
 import { createSecretKey, randomUUID, type KeyObject } from "node:crypto";
 import jwt from "jsonwebtoken";
 import { setBounded } from "../bounded-map";
