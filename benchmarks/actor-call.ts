@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { loadConfig } from "../config";
 import { createBrokerOptions } from "../moleculer.config";
 import { median, newReport, saveReport, type Row } from "./report";
+import { numbersEnv } from "./bench-env";
 
 /**
  * A remote call through CORE's actor layer (mailbox, supervision, deadline and
@@ -14,9 +15,8 @@ import { median, newReport, saveReport, type Row } from "./report";
  */
 
 // Knobs: X_QUICK (1 KB at 1 and 256 in flight), X_PAYLOADS=1024,16384, X_CONCURRENCY=1,16,256, X_ROUNDS=7.
-const list = (name: string) => process.env[name]?.split(",").map(Number);
-const PAYLOADS = list("X_PAYLOADS") ?? (process.env.X_QUICK ? [1_024] : [1_024, 16_384]);
-const CONCURRENCY = list("X_CONCURRENCY") ?? (process.env.X_QUICK ? [1, 256] : [1, 16, 256]);
+const PAYLOADS = numbersEnv("X_PAYLOADS", process.env.X_QUICK ? [1_024] : [1_024, 16_384]);
+const CONCURRENCY = numbersEnv("X_CONCURRENCY", process.env.X_QUICK ? [1, 256] : [1, 16, 256]);
 const ROUNDS = Number(process.env.X_ROUNDS ?? 7);
 const RUN_MS = 2_000;
 

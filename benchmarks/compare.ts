@@ -20,6 +20,7 @@ import {
   type Target,
 } from "./compare-targets";
 import { median, newReport, saveReport, type Row } from "./report";
+import { numbersEnv } from "./bench-env";
 
 /**
  * `npm run bench:compare`: what a gateway in front of an OpenAI-compatible
@@ -45,7 +46,7 @@ import { median, newReport, saveReport, type Row } from "./report";
 const DURATION_S = Number(process.env.COMPARE_DURATION_SEC ?? 2);
 const WARM_S = Number(process.env.COMPARE_WARMUP_SEC ?? 2);
 const ROUNDS = Number(process.env.COMPARE_ROUNDS ?? 3);
-const CONNECTIONS = (process.env.COMPARE_CONNECTIONS ?? "1,50").split(",").map(Number);
+const CONNECTIONS = numbersEnv("COMPARE_CONNECTIONS", [1, 50]);
 const ONLY = process.env.COMPARE_TARGETS?.split(",").map((s) => s.trim().toLowerCase());
 /** The goals of the issue: added p50 at concurrency 1, and CORE's share of the bare proxy's throughput at 50. */
 const GOAL_ADDED_P50_MS = 0.35;

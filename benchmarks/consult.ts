@@ -10,6 +10,7 @@ import { startNode, type CoreNode } from "../node";
 import { QUESTION } from "./consult-provider";
 import { dropSchema } from "./bench-cleanup";
 import { median, newReport, saveReport, type Row } from "./report";
+import { numbersEnv } from "./bench-env";
 
 /**
  * `circle.consult` end to end on one CORE node, five experts answered by
@@ -26,7 +27,7 @@ import { median, newReport, saveReport, type Row } from "./report";
 const LATENCIES_MS = [20, 25, 30, 35, 40];
 const SLOWEST_MS = Math.max(...LATENCIES_MS);
 /** X_CONCURRENCY=1,64 and X_SETUPS=embedded narrow a run (for profiling one setup: X_PROFILE). */
-const CONCURRENCY = process.env.X_CONCURRENCY ? process.env.X_CONCURRENCY.split(",").map(Number) : process.env.X_QUICK ? [1, 64] : [1, 16, 64];
+const CONCURRENCY = numbersEnv("X_CONCURRENCY", process.env.X_QUICK ? [1, 64] : [1, 16, 64]);
 const ROUNDS = 3;
 /** Per setup, cell and round: WARM_MS unmeasured, then RUN_MS measured, the callers never pausing in between. */
 const WARM_MS = 500;

@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { BARE_PRINCIPAL, type ServerReady } from "./gateway-server";
 import { cleanRedis, dropSchema } from "./bench-cleanup";
 import { median, newReport, saveReport, type Row } from "./report";
+import { numbersEnv } from "./bench-env";
 
 /**
  * An authenticated cheap route through CORE's whole HTTP pipeline against a
@@ -30,7 +31,7 @@ import { median, newReport, saveReport, type Row } from "./report";
  */
 
 const PATH = "/api/v1/auth/me";
-const CONNECTIONS = process.env.X_CONNECTIONS ? process.env.X_CONNECTIONS.split(",").map(Number) : process.env.X_QUICK ? [1, 64] : [1, 16, 64];
+const CONNECTIONS = numbersEnv("X_CONNECTIONS", process.env.X_QUICK ? [1, 64] : [1, 16, 64]);
 const ROUNDS = process.env.X_ROUNDS ? Number(process.env.X_ROUNDS) : process.env.X_QUICK ? 3 : 5;
 /** autocannon's duration is whole seconds. */
 const RUN_S = process.env.X_QUICK ? 2 : 3;

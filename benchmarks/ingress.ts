@@ -11,6 +11,7 @@ import { dropSchema } from "./bench-cleanup";
 import { QUESTION } from "./consult-provider";
 import { startChild, stopChild } from "./mcp-bench-support";
 import { median, newReport, saveReport, type Row } from "./report";
+import { numbersEnv } from "./bench-env";
 
 /**
  * The same consults through CORE's two edges for other systems, side by side
@@ -26,7 +27,7 @@ import { median, newReport, saveReport, type Row } from "./report";
 
 const LATENCIES_MS = [20, 25, 30, 35, 40];
 const SLOWEST_MS = Math.max(...LATENCIES_MS);
-const CONCURRENCY = process.env.X_CONCURRENCY ? process.env.X_CONCURRENCY.split(",").map(Number) : [1, 16];
+const CONCURRENCY = numbersEnv("X_CONCURRENCY", [1, 16]);
 const ROUNDS = process.env.X_ROUNDS ? Number(process.env.X_ROUNDS) : 3;
 const WARM_MS = 500;
 const RUN_MS = process.env.X_QUICK ? 1_000 : 3_000;

@@ -21,6 +21,7 @@ import {
 } from "./mcp-bench-support";
 import type { McpCoreNodeReady } from "./mcp-core-node";
 import { median, newReport, saveReport, type Row } from "./report";
+import { numbersEnv } from "./bench-env";
 
 /**
  * The MCP gateway's cost, in two parts.
@@ -53,7 +54,7 @@ import { median, newReport, saveReport, type Row } from "./report";
  */
 
 const QUICK = Boolean(process.env.X_QUICK);
-const CONCURRENCY = process.env.X_CONCURRENCY ? process.env.X_CONCURRENCY.split(",").map(Number) : [1, 8];
+const CONCURRENCY = numbersEnv("X_CONCURRENCY", [1, 8]);
 const ROUNDS = process.env.X_ROUNDS ? Number(process.env.X_ROUNDS) : QUICK ? 3 : 5;
 const RUN_MS = QUICK ? 1_500 : 3_000;
 const WARM_MS = QUICK ? 2_000 : 5_000;
