@@ -13,6 +13,7 @@ import { toCoreError } from "./mixins/to-core-error";
 import { TraceContextMiddleware } from "./mixins/trace-context";
 import { tracingOptions } from "./mixins/tracing-options";
 import { newTraceId } from "./lib/tracing/trace-id";
+import { CoreNatsTransporter } from "./lib/transport/core-nats-transporter";
 import { RESILIENCE_POLICIES } from "./config/resilience-policies";
 
 /**
@@ -39,8 +40,8 @@ export function createBrokerOptions(config: CoreConfig): BrokerOptions {
       moduleColors: false,
       autoPadding: false,
     }),
-    // Object form: Moleculer's typings reject a bare URL string with options.
-    transporter: config.nats ? { type: "NATS", options: { url: config.nats.url, name: config.nodeId } } : null,
+    // Moleculer's NATS transporter, writing once per event-loop turn (lib/transport/turn-flush).
+    transporter: config.nats ? new CoreNatsTransporter({ url: config.nats.url, name: config.nodeId }) : null,
     serializer: config.serializer ?? CLUSTER_SERIALIZER,
     cacher: config.redis
       ? new ResilientRedisCacher(config.redis.url, config.redis.prefix)

@@ -5,6 +5,8 @@ import { loadConfig } from "../config";
 import { createBrokerOptions } from "../moleculer.config";
 import { median, newReport, saveReport, type Row } from "./report";
 import { numbersEnv } from "./bench-env";
+import { cpuTimeUs } from "./mcp-bench-support";
+import { execFileSync } from "node:child_process";
 
 /**
  * A remote call through CORE's actor layer (mailbox, supervision, deadline and
@@ -66,12 +68,27 @@ interface RunResult {
   rate: number;
   p50us: number;
   p99us: number;
+  /** CPU µs per call of the caller's process (this one), the callee's and the NATS server's (when it runs here). */
+  cpu: { caller: number; callee: number; nats: number | undefined };
 }
 
-export async function drive(pair: Pair, payload: object, concurrency: number): Promise<RunResult> {
+/** The pid of the local nats-server listening on `url`'s port, when there is one. */
+export function natsServerPid(url: string): number | undefined {
+  const port = new URL(url.split(",")[0]!).port || "4222";
+  try {
+    const lines = execFileSync("pgrep", ["-a", "nats-server"], { encoding: "utf8" }).trim().split("\n");
+    const line = lines.find((l) => new RegExp(`(-p|--port)[ =]${port}(\\s|$)`).test(l)) ?? (port === "4222" ? lines.find((l) => !/(-p|--port)[ =]/.test(l)) : undefined);
+    return line ? Number(line.split(" ")[0]) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export async function drive(pair: Pair, payload: object, concurrency: number, natsPid?: number): Promise<RunResult> {
   for (let i = 0; i < 200; i++) await pair.client.call(pair.action, payload);
   const latencies: number[] = [];
   const end = Date.now() + RUN_MS;
+  const cpu0 = { caller: process.cpuUsage(), callee: cpuTimeUs(pair.server.pid), nats: cpuTimeUs(natsPid) };
   const start = process.hrtime.bigint();
   await Promise.all(
     Array.from({ length: concurrency }, async () => {
@@ -83,8 +100,16 @@ export async function drive(pair: Pair, payload: object, concurrency: number): P
     }),
   );
   const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+  const caller = process.cpuUsage(cpu0.caller);
+  const [callee, nats] = [cpuTimeUs(pair.server.pid), cpuTimeUs(natsPid)];
+  const n = latencies.length;
+  const cpu = {
+    caller: (caller.user + caller.system) / n,
+    callee: ((callee ?? 0) - (cpu0.callee ?? 0)) / n,
+    nats: nats === undefined || cpu0.nats === undefined ? undefined : (nats - cpu0.nats) / n,
+  };
   latencies.sort((a, b) => a - b);
-  return { rate: latencies.length / seconds, p50us: latencies[Math.floor(latencies.length / 2)]!, p99us: latencies[Math.floor(latencies.length * 0.99)]! };
+  return { rate: n / seconds, p50us: latencies[Math.floor(n / 2)]!, p99us: latencies[Math.floor(n * 0.99)]!, cpu };
 }
 
 
@@ -95,6 +120,7 @@ export async function runActorCallBenchmark(): Promise<void> {
     `Remote call through CORE's actor layer vs a bare Moleculer service, over NATS (${natsUrl}), JSON serializer; the callee in a process of its own, the caller here; ${RUN_MS} ms per run, ${ROUNDS} rounds in alternating order, medians.`,
   );
   const tag = String(process.pid);
+  const natsPid = natsServerPid(natsUrl);
   const [bare, core] = [await barePair(natsUrl, tag), await corePair(natsUrl, tag)];
   const rows: Row[] = [];
   try {
@@ -104,10 +130,15 @@ export async function runActorCallBenchmark(): Promise<void> {
         const runs = { bare: [] as RunResult[], core: [] as RunResult[] };
         for (let round = 0; round < ROUNDS; round++) {
           const order = round % 2 === 0 ? (["bare", "core"] as const) : (["core", "bare"] as const);
-          for (const variant of order) runs[variant].push(await drive(variant === "bare" ? bare : core, payload, concurrency));
+          for (const variant of order) runs[variant].push(await drive(variant === "bare" ? bare : core, payload, concurrency, natsPid));
         }
-        const b = { rate: median(runs.bare.map((r) => r.rate)), p50: median(runs.bare.map((r) => r.p50us)), p99: median(runs.bare.map((r) => r.p99us)) };
-        const c = { rate: median(runs.core.map((r) => r.rate)), p50: median(runs.core.map((r) => r.p50us)), p99: median(runs.core.map((r) => r.p99us)) };
+        const summary = (rs: RunResult[]) => ({
+          rate: median(rs.map((r) => r.rate)),
+          p50: median(rs.map((r) => r.p50us)),
+          p99: median(rs.map((r) => r.p99us)),
+          cpu: `${median(rs.map((r) => r.cpu.caller)).toFixed(1)} / ${median(rs.map((r) => r.cpu.callee)).toFixed(1)} / ${rs.every((r) => r.cpu.nats !== undefined) ? median(rs.map((r) => r.cpu.nats!)).toFixed(1) : "–"}`,
+        });
+        const [b, c] = [summary(runs.bare), summary(runs.core)];
         rows.push({
           payload: `${size / 1024} KB`,
           concurrency,
@@ -122,6 +153,8 @@ export async function runActorCallBenchmark(): Promise<void> {
           "added µs per call": ((1e6 / c.rate - 1e6 / b.rate)).toFixed(1),
           "bare p99 µs": Math.round(b.p99),
           "CORE p99 µs": Math.round(c.p99),
+          "bare CPU µs/call: caller / callee / NATS": b.cpu,
+          "CORE CPU µs/call: caller / callee / NATS": c.cpu,
         });
       }
     }
@@ -132,6 +165,7 @@ export async function runActorCallBenchmark(): Promise<void> {
   report.notes.push(
     "Targets: CORE keeps at least 85 % of bare throughput and adds under 50 µs at p50.",
     "added µs per call = 1e6 / CORE calls/s − 1e6 / bare calls/s: the time each call adds to a saturated node. With 256 calls in flight a call waits behind the other 255, so its p50 is about 256 × the time per call and the added p50 is about 256 × this.",
+    `CPU µs/call: user + system time over a run divided by the calls answered, of the caller's process (this one, process.cpuUsage), the callee's and the NATS server's (/proc/<pid>/stat, in 10 ms ticks: an estimate; ${natsPid === undefined ? "no local nats-server was found for the URL" : `nats-server pid ${natsPid}, shared by both variants and by whatever else uses it`}).`,
   );
   saveReport(report);
 }

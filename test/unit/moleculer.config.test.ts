@@ -3,6 +3,7 @@ import { CoreErrorRegenerator } from "../../mixins/error-regenerator";
 import { ResilientRedisCacher } from "../../mixins/resilient-redis-cacher";
 import { CoreZipkinExporter } from "../../mixins/tracing-exporter";
 import { CLUSTER_SERIALIZER, createBrokerOptions } from "../../moleculer.config";
+import { CoreNatsTransporter } from "../../lib/transport/core-nats-transporter";
 
 describe("createBrokerOptions", () => {
   it("embedded: no transporter, a memory cacher", () => {
@@ -18,9 +19,10 @@ describe("createBrokerOptions", () => {
     expect(options.skipProcessEventRegistration).toBe(true);
   });
 
-  it("cluster: NATS transporter in object form, Redis cacher with the configured prefix", () => {
-    const options = createBrokerOptions(loadConfig({ NATS_URL: "nats://127.0.0.1:4222", REDIS_URL: "redis://127.0.0.1:6379", CORE_REDIS_PREFIX: "p1" }));
-    expect(options.transporter).toEqual({ type: "NATS", options: expect.objectContaining({ url: "nats://127.0.0.1:4222" }) });
+  it("cluster: CORE's NATS transporter, Redis cacher with the configured prefix", () => {
+    const options = createBrokerOptions(loadConfig({ NATS_URL: "nats://127.0.0.1:4222", REDIS_URL: "redis://127.0.0.1:6379", CORE_REDIS_PREFIX: "p1", CORE_NODE_ID: "n1" }));
+    expect(options.transporter).toBeInstanceOf(CoreNatsTransporter);
+    expect((options.transporter as CoreNatsTransporter).opts).toMatchObject({ url: "nats://127.0.0.1:4222", name: "n1" });
     expect(options.cacher).toBeInstanceOf(ResilientRedisCacher);
     expect((options.cacher as ResilientRedisCacher).opts).toMatchObject({ prefix: "p1:" });
     // Other nodes hear of a restarted or moved actor within 100 ms, not Moleculer's 1 s.

@@ -1,0 +1,133 @@
+import type { ServiceBroker } from "moleculer";
+import { connect, StringCodec, type NatsConnection } from "nats";
+import { CoreNatsTransporter } from "../../../../lib/transport/core-nats-transporter";
+import { flushOncePerTurn } from "../../../../lib/transport/turn-flush";
+import { startTestBroker } from "../../../helpers/broker";
+import { NATS_URL } from "../../../helpers/services";
+import { uniqueName } from "../../../helpers/unique";
+
+const sc = StringCodec();
+/** Resolves in a later turn of the event loop (a timer), after the end-of-turn writes of this one. */
+const endOfTurn = () => new Promise<void>((resolve) => setTimeout(resolve, 1));
+
+/** Counts the socket writes of a real connection (nats.js's transport `send`, one write each). */
+function countWrites(connection: unknown): { readonly count: number } {
+  const transport = (connection as { protocol: { transport: { send(frame: Uint8Array): void } } }).protocol.transport;
+  const counter = { count: 0 };
+  const send = transport.send.bind(transport);
+  transport.send = (frame) => {
+    counter.count++;
+    send(frame);
+  };
+  return counter;
+}
+
+/** Publishes three messages from three microtask depths of one turn. */
+async function publishAtThreeDepths(nc: NatsConnection, subject: string): Promise<void> {
+  nc.publish(subject, sc.encode("a"));
+  await Promise.resolve();
+  nc.publish(subject, sc.encode("b"));
+  await Promise.resolve();
+  await Promise.resolve();
+  nc.publish(subject, sc.encode("c"));
+}
+
+describe("flushOncePerTurn", () => {
+  const connections: NatsConnection[] = [];
+  const open = async () => {
+    const nc = await connect({ servers: NATS_URL });
+    connections.push(nc);
+    return nc;
+  };
+  afterAll(async () => {
+    await Promise.all(connections.map((nc) => nc.close()));
+  });
+
+  it("writes what one turn publishes at once, in order, where nats.js wrote at each microtask checkpoint", async () => {
+    const [gathered, plain, receiver] = [await open(), await open(), await open()];
+    expect(flushOncePerTurn(gathered)).toBe(true);
+    const subject = uniqueName("turn-flush");
+    const received: string[] = [];
+    receiver.subscribe(subject, { callback: (_err, msg) => received.push(sc.decode(msg.data)) });
+    await receiver.flush();
+    await Promise.all([gathered.flush(), plain.flush()]);
+    await endOfTurn();
+
+    const [gatheredWrites, plainWrites] = [countWrites(gathered), countWrites(plain)];
+    await publishAtThreeDepths(plain, subject);
+    await endOfTurn();
+    await publishAtThreeDepths(gathered, subject);
+    expect(gatheredWrites.count).toBe(0);
+    await endOfTurn();
+
+    expect(plainWrites.count).toBe(3);
+    expect(gatheredWrites.count).toBe(1);
+    await gathered.flush();
+    await receiver.flush();
+    for (let i = 0; i < 100 && received.length < 6; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(received).toEqual(["a", "b", "c", "a", "b", "c"]);
+  });
+
+  it("writes at once when a turn has gathered maxBytes", async () => {
+    const nc = await open();
+    expect(flushOncePerTurn(nc, 64 * 1024)).toBe(true);
+    await nc.flush();
+    await endOfTurn();
+    const writes = countWrites(nc);
+    const payload = new Uint8Array(40 * 1024);
+    const subject = uniqueName("turn-flush-big");
+    nc.publish(subject, payload);
+    expect(writes.count).toBe(0);
+    nc.publish(subject, payload); // 80 KiB gathered: past 64 KiB
+    expect(writes.count).toBe(1);
+    nc.publish(subject, payload);
+    await endOfTurn();
+    expect(writes.count).toBe(2);
+  });
+
+  it("is installed once however often it is asked", async () => {
+    const nc = await open();
+    expect(flushOncePerTurn(nc)).toBe(true);
+    expect(flushOncePerTurn(nc)).toBe(true);
+    await nc.flush();
+    await endOfTurn();
+    const writes = countWrites(nc);
+    await publishAtThreeDepths(nc, uniqueName("turn-flush-twice"));
+    await endOfTurn();
+    expect(writes.count).toBe(1);
+  });
+
+  it("changes nothing on what is not a nats.js 2.x connection", () => {
+    expect(flushOncePerTurn(undefined)).toBe(false);
+    expect(flushOncePerTurn({})).toBe(false);
+    expect(flushOncePerTurn({ protocol: { flushPending: () => undefined } })).toBe(false);
+  });
+});
+
+describe("CoreNatsTransporter", () => {
+  const namespace = uniqueName("turn-flush-brokers");
+  let server: ServiceBroker;
+  let client: ServiceBroker;
+
+  beforeAll(async () => {
+    server = await startTestBroker({ namespace, nodeId: "server", services: [{ name: "echo", actions: { echo: (ctx: { params: unknown }) => ctx.params } }] });
+    client = await startTestBroker({ namespace, nodeId: "client" });
+    await client.waitForServices("echo", 10_000);
+  });
+  afterAll(async () => {
+    await Promise.all([client?.stop(), server?.stop()]);
+  });
+
+  it("is the cluster's transporter: its connection writes once per turn, and a burst of calls is answered whole", async () => {
+    const transporter = (server as unknown as { transit: { tx: CoreNatsTransporter } }).transit.tx;
+    expect(transporter).toBeInstanceOf(CoreNatsTransporter);
+    const writes = countWrites(transporter.client);
+    await publishAtThreeDepths(transporter.client as NatsConnection, uniqueName("turn-flush-transporter"));
+    await endOfTurn();
+    expect(writes.count).toBe(1);
+
+    const calls = 400;
+    const answers = await Promise.all(Array.from({ length: calls }, (_, i) => client.call("echo.echo", { i, pad: "x".repeat(512) })));
+    expect(answers.map((a) => (a as { i: number }).i)).toEqual(Array.from({ length: calls }, (_, i) => i));
+  });
+});
