@@ -5,7 +5,7 @@ import { loadConfig } from "../config";
 import { createBrokerOptions } from "../moleculer.config";
 import { median, newReport, saveReport, type Row } from "./report";
 import { numbersEnv } from "./bench-env";
-import { cpuTimeUs } from "./mcp-bench-support";
+import { cpuTimeUs } from "./process-cpu";
 import { execFileSync } from "node:child_process";
 
 /**
@@ -69,7 +69,7 @@ interface RunResult {
   p50us: number;
   p99us: number;
   /** CPU µs per call of the caller's process (this one), the callee's and the NATS server's (when it runs here). */
-  cpu: { caller: number; callee: number; nats: number | undefined };
+  cpu: { caller: number; callee: number | undefined; nats: number | undefined };
 }
 
 /** The pid of the local nats-server listening on `url`'s port, when there is one. */
@@ -103,15 +103,21 @@ export async function drive(pair: Pair, payload: object, concurrency: number, na
   const caller = process.cpuUsage(cpu0.caller);
   const [callee, nats] = [cpuTimeUs(pair.server.pid), cpuTimeUs(natsPid)];
   const n = latencies.length;
+  const perCall = (before: number | undefined, after: number | undefined) => (before === undefined || after === undefined ? undefined : (after - before) / n);
   const cpu = {
     caller: (caller.user + caller.system) / n,
-    callee: ((callee ?? 0) - (cpu0.callee ?? 0)) / n,
-    nats: nats === undefined || cpu0.nats === undefined ? undefined : (nats - cpu0.nats) / n,
+    callee: perCall(cpu0.callee, callee),
+    nats: perCall(cpu0.nats, nats),
   };
   latencies.sort((a, b) => a - b);
   return { rate: n / seconds, p50us: latencies[Math.floor(n / 2)]!, p99us: latencies[Math.floor(n * 0.99)]!, cpu };
 }
 
+
+/** The median to 0.1, or a dash when a run could not measure it. */
+function medianOrDash(values: Array<number | undefined>): string {
+  return values.every((v) => v !== undefined) ? median(values as number[]).toFixed(1) : "–";
+}
 
 export async function runActorCallBenchmark(): Promise<void> {
   const natsUrl = process.env.NATS_URL ?? "nats://127.0.0.1:4222";
@@ -136,7 +142,7 @@ export async function runActorCallBenchmark(): Promise<void> {
           rate: median(rs.map((r) => r.rate)),
           p50: median(rs.map((r) => r.p50us)),
           p99: median(rs.map((r) => r.p99us)),
-          cpu: `${median(rs.map((r) => r.cpu.caller)).toFixed(1)} / ${median(rs.map((r) => r.cpu.callee)).toFixed(1)} / ${rs.every((r) => r.cpu.nats !== undefined) ? median(rs.map((r) => r.cpu.nats!)).toFixed(1) : "–"}`,
+          cpu: [rs.map((r) => r.cpu.caller), rs.map((r) => r.cpu.callee), rs.map((r) => r.cpu.nats)].map(medianOrDash).join(" / "),
         });
         const [b, c] = [summary(runs.bare), summary(runs.core)];
         rows.push({

@@ -1,6 +1,6 @@
 import autocannon from "autocannon";
-import { readFileSync } from "node:fs";
 import type { RequestSpec } from "./compare-targets";
+import { cpuTimeUs } from "./process-cpu";
 
 /**
  * The load generator of benchmarks/compare: autocannon in this process,
@@ -31,20 +31,6 @@ export const MESSAGES = [
 ];
 
 export const chatBody = (model: string) => JSON.stringify({ model, messages: MESSAGES, max_tokens: 256, temperature: 0 });
-
-const CLOCK_TICKS_PER_SEC = 100;
-
-/** A process's CPU time in µs from /proc/<pid>/stat (utime + stime), as benchmarks/gateway measures it; undefined off Linux. */
-export function cpuTimeUs(pid: number | undefined): number | undefined {
-  if (pid === undefined) return undefined;
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return ((Number(fields[11]) + Number(fields[12])) * 1e6) / CLOCK_TICKS_PER_SEC;
-  } catch {
-    return undefined;
-  }
-}
 
 /** One request, as the load generator sends it: 2xx with a completion's message, or an error saying what came back. */
 export async function probe(name: string, spec: RequestSpec): Promise<{ content: string; model: string }> {

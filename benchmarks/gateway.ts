@@ -1,13 +1,14 @@
 import autocannon from "autocannon";
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { BARE_PRINCIPAL, type ServerReady } from "./gateway-server";
 import { cleanRedis, dropSchema } from "./bench-cleanup";
 import { median, newReport, saveReport, type Row } from "./report";
 import { numbersEnv } from "./bench-env";
+import { cpuTimeUs } from "./process-cpu";
 
 /**
  * An authenticated cheap route through CORE's whole HTTP pipeline against a
@@ -57,20 +58,6 @@ interface RunResult {
   p99us: number;
   /** The server process's CPU time (user + system) per answered request, when /proc tells it. */
   serverCpuUs: number | undefined;
-}
-
-const CLOCK_TICKS_PER_SEC = 100;
-
-/** A process's CPU time in µs from /proc/<pid>/stat (utime + stime, in clock ticks of 10 ms); undefined off Linux. */
-function cpuTimeUs(pid: number | undefined): number | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    // The fields after the command name, which is in parentheses and may hold spaces.
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return ((Number(fields[11]) + Number(fields[12])) * 1e6) / CLOCK_TICKS_PER_SEC;
-  } catch {
-    return undefined;
-  }
 }
 
 /** Starts one server in its own process (with --cpu-prof when X_PROFILE names it) and waits for its `ready` line. */
@@ -349,7 +336,7 @@ export async function runGatewayBenchmark(): Promise<void> {
     "Bare: Moleculer's default broker options except `logger: false` (with the default console logger moleculer-web prints two lines per request); moleculer-web's default route settings but `mappingPolicy: \"restrict\"`, as CORE's routes. CORE's answer carries 9 more headers (6 security headers, 3 RateLimit-*), 604 bytes in all against 300, the bodies being the same size; its request carries a bearer token of about 340 bytes.",
     "added µs per request = 1e6 / CORE req/s − 1e6 / bare req/s. With N connections a request waits behind the other N − 1, so its p50 is about N × the time per request.",
     "The load generator (autocannon, in the benchmark's process) shares the machine's 2 cores with the server, Redis and PostgreSQL: where bare is limited by the load generator rather than its server, the ratio understates what CORE costs the server alone.",
-    "Server CPU µs/req: user + system time of the server process (all its threads: V8's GC and compiler too) from /proc/<pid>/stat over the run, divided by the requests answered. The kernel counts it in 250 Hz ticks: an estimate, steady over a run of thousands of requests. At 1 connection the server sleeps between short bursts (and CORE twice per request: for the client and for Redis), each starting on caches that other processes used meanwhile: the same code then takes about twice the CPU it takes at 64 connections (CPU profiles of the server agree).",
+    "Server CPU µs/req: user + system time of the server process (all its threads: V8's GC and compiler too) from /proc/<pid>/stat over the run, divided by the requests answered. The kernel counts it in 10 ms ticks: an estimate, steady over a run of thousands of requests. At 1 connection the server sleeps between short bursts, each starting on caches that other processes used meanwhile: the same code then takes about twice the CPU it takes at 64 connections (CPU profiles of the server agree).",
     `The machine was shared with other work: load average (1 min) ${loadAtStart} at the start, ${load} at the end, on 2 cores. Rounds vary by 2× and more (the 'by round' columns); the table shows their medians.`,
   );
   for (const [i, d] of diagnostics.entries()) report.notes.push(`${names[i + 1]}: ${variants[d]!.what}.`);

@@ -1,6 +1,5 @@
 import Redis from "ioredis";
 import { spawn, type ChildProcess } from "node:child_process";
-import { readFileSync } from "node:fs";
 import { createServer } from "node:net";
 
 /**
@@ -8,20 +7,6 @@ import { createServer } from "node:net";
  * announce themselves with a line, their CPU time, quantiles, and cleaning
  * up Redis and PostgreSQL afterwards.
  */
-
-const CLOCK_TICKS_PER_SEC = 100;
-
-/** A process's CPU time in µs from /proc/<pid>/stat (utime + stime, in clock ticks of 10 ms); undefined off Linux. */
-export function cpuTimeUs(pid: number | undefined): number | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    // The fields after the command name, which is in parentheses and may hold spaces.
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return ((Number(fields[11]) + Number(fields[12])) * 1e6) / CLOCK_TICKS_PER_SEC;
-  } catch {
-    return undefined;
-  }
-}
 
 /** The wall clock in ms with sub-millisecond precision, comparable across the processes of one machine. */
 export const wallClockMs = (): number => performance.timeOrigin + performance.now();

@@ -10,8 +10,8 @@ import { ToolListChangedNotificationSchema, type CallToolResult, type Tool } fro
 import { Client as PgClient } from "pg";
 import { packageInfo } from "../lib/package-info";
 import { cleanRedis, dropSchema } from "./bench-cleanup";
+import { cpuTimeUs } from "./process-cpu";
 import {
-  cpuTimeUs,
   freePort,
   quantile,
   rateLimitBuckets,
