@@ -1,4 +1,4 @@
-import type { ServiceBroker } from "moleculer";
+import { ServiceBroker } from "moleculer";
 import { connect, StringCodec, type NatsConnection } from "nats";
 import { CoreNatsTransporter } from "../../../../lib/transport/core-nats-transporter";
 import { flushOncePerTurn } from "../../../../lib/transport/turn-flush";
@@ -129,5 +129,22 @@ describe("CoreNatsTransporter", () => {
     const calls = 400;
     const answers = await Promise.all(Array.from({ length: calls }, (_, i) => client.call("echo.echo", { i, pad: "x".repeat(512) })));
     expect(answers.map((a) => (a as { i: number }).i)).toEqual(Array.from({ length: calls }, (_, i) => i));
+  });
+
+  it("talks with a node on Moleculer's own NATS transporter, both ways: the packets are Moleculer's", async () => {
+    const plain = new ServiceBroker({ namespace, nodeID: "plain", logger: false, serializer: "JSON", transporter: { type: "NATS", options: { url: NATS_URL } } });
+    plain.createService({ name: "plain", actions: { twice: (ctx: { params: { n: number } }) => ctx.params.n * 2 } });
+    await plain.start();
+    try {
+      await Promise.all([plain.waitForServices("echo", 10_000), client.waitForServices("plain", 10_000)]);
+      const [fromPlain, fromCore] = await Promise.all([
+        Promise.all(Array.from({ length: 50 }, (_, i) => plain.call("echo.echo", { i }))),
+        Promise.all(Array.from({ length: 50 }, (_, i) => client.call("plain.twice", { n: i }))),
+      ]);
+      expect(fromPlain).toEqual(Array.from({ length: 50 }, (_, i) => ({ i })));
+      expect(fromCore).toEqual(Array.from({ length: 50 }, (_, i) => i * 2));
+    } finally {
+      await plain.stop();
+    }
   });
 });
