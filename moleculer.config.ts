@@ -40,7 +40,7 @@ export function createBrokerOptions(config: CoreConfig): BrokerOptions {
       moduleColors: false,
       autoPadding: false,
     }),
-    // Moleculer's NATS transporter, writing once per event-loop turn (lib/transport/turn-flush).
+    // Moleculer's NATS transporter, its writes gathered (lib/transport/gathered-writes).
     transporter: config.nats ? new CoreNatsTransporter({ url: config.nats.url, name: config.nodeId }) : null,
     serializer: config.serializer ?? CLUSTER_SERIALIZER,
     cacher: config.redis

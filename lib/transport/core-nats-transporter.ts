@@ -1,16 +1,16 @@
 import { Transporters } from "moleculer";
-import { flushOncePerTurn } from "./turn-flush";
+import { gatherWrites } from "./gathered-writes";
 
 /**
- * Moleculer's NATS transporter whose connection writes once per event-loop
- * turn (lib/transport/turn-flush): the packets a busy node sends in one turn
- * leave in one write. Same subjects and packets as Moleculer's: nodes with
- * and without it talk to each other.
+ * Moleculer's NATS transporter whose connection gathers its writes
+ * (lib/transport/gathered-writes): the packets a busy node sends in one
+ * event-loop turn leave in a few large writes. Same subjects and packets as
+ * Moleculer's: nodes with and without it talk to each other.
  */
 export class CoreNatsTransporter extends Transporters.NATS {
   override connect(): Promise<void> {
     return super.connect().then(() => {
-      if (!flushOncePerTurn(this.client)) this.logger.warn("NATS writes are not gathered per event-loop turn: this nats client lacks the internals CORE relies on (lib/transport/turn-flush.ts)");
+      if (!gatherWrites(this.client)) this.logger.warn("NATS writes are not gathered: this nats client lacks the internals CORE relies on (lib/transport/gathered-writes.ts)");
     });
   }
 }

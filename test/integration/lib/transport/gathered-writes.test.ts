@@ -1,7 +1,7 @@
 import { ServiceBroker } from "moleculer";
 import { connect, StringCodec, type NatsConnection } from "nats";
 import { CoreNatsTransporter } from "../../../../lib/transport/core-nats-transporter";
-import { flushOncePerTurn } from "../../../../lib/transport/turn-flush";
+import { gatherWrites, QUIET_CHECKPOINTS, TURN_GATHER_BYTES } from "../../../../lib/transport/gathered-writes";
 import { startTestBroker } from "../../../helpers/broker";
 import { NATS_URL } from "../../../helpers/services";
 import { uniqueName } from "../../../helpers/unique";
@@ -9,6 +9,11 @@ import { uniqueName } from "../../../helpers/unique";
 const sc = StringCodec();
 /** Resolves in a later turn of the event loop (a timer), after the end-of-turn writes of this one. */
 const endOfTurn = () => new Promise<void>((resolve) => setTimeout(resolve, 1));
+
+/** Lets `n` microtask checkpoints pass, in this turn. */
+async function checkpoints(n: number): Promise<void> {
+  for (let i = 0; i < n; i++) await Promise.resolve();
+}
 
 /** Counts the socket writes of a real connection (nats.js's transport `send`, one write each). */
 function countWrites(connection: unknown): { readonly count: number } {
@@ -32,7 +37,7 @@ async function publishAtThreeDepths(nc: NatsConnection, subject: string): Promis
   nc.publish(subject, sc.encode("c"));
 }
 
-describe("flushOncePerTurn", () => {
+describe("gatherWrites", () => {
   const connections: NatsConnection[] = [];
   const open = async () => {
     const nc = await connect({ servers: NATS_URL });
@@ -43,10 +48,10 @@ describe("flushOncePerTurn", () => {
     await Promise.all(connections.map((nc) => nc.close()));
   });
 
-  it("writes what one turn publishes at once, in order, where nats.js wrote at each microtask checkpoint", async () => {
+  it("writes what a few microtask checkpoints publish at once, in order, where nats.js wrote at each checkpoint", async () => {
     const [gathered, plain, receiver] = [await open(), await open(), await open()];
-    expect(flushOncePerTurn(gathered)).toBe(true);
-    const subject = uniqueName("turn-flush");
+    expect(gatherWrites(gathered)).toBe(true);
+    const subject = uniqueName("gathered-writes");
     const received: string[] = [];
     receiver.subscribe(subject, { callback: (_err, msg) => received.push(sc.decode(msg.data)) });
     await receiver.flush();
@@ -68,14 +73,44 @@ describe("flushOncePerTurn", () => {
     expect(received).toEqual(["a", "b", "c", "a", "b", "c"]);
   });
 
-  it("writes at once when a turn has gathered maxBytes", async () => {
+  it("writes a small gathering once the microtask queue is quiet, before the turn ends", async () => {
     const nc = await open();
-    expect(flushOncePerTurn(nc, 64 * 1024)).toBe(true);
+    expect(gatherWrites(nc)).toBe(true);
+    await nc.flush();
+    await endOfTurn();
+    const writes = countWrites(nc);
+    await publishAtThreeDepths(nc, uniqueName("gathered-writes-quiet"));
+    await checkpoints(QUIET_CHECKPOINTS - 2);
+    expect(writes.count).toBe(0);
+    await checkpoints(4);
+    expect(writes.count).toBe(1);
+  });
+
+  it("holds a large gathering to the end of the turn", async () => {
+    const nc = await open();
+    expect(gatherWrites(nc)).toBe(true);
+    await nc.flush();
+    await endOfTurn();
+    const writes = countWrites(nc);
+    const subject = uniqueName("gathered-writes-large");
+    nc.publish(subject, new Uint8Array(TURN_GATHER_BYTES / 2));
+    await checkpoints(2);
+    nc.publish(subject, new Uint8Array(TURN_GATHER_BYTES / 2));
+    await checkpoints(QUIET_CHECKPOINTS * 4);
+    expect(writes.count).toBe(0);
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    expect(writes.count).toBe(1);
+  });
+
+  it("writes at once when it has gathered maxBytes", async () => {
+    const nc = await open();
+    expect(gatherWrites(nc, 64 * 1024)).toBe(true);
     await nc.flush();
     await endOfTurn();
     const writes = countWrites(nc);
     const payload = new Uint8Array(40 * 1024);
-    const subject = uniqueName("turn-flush-big");
+    const subject = uniqueName("gathered-writes-big");
     nc.publish(subject, payload);
     expect(writes.count).toBe(0);
     nc.publish(subject, payload); // 80 KiB gathered: past 64 KiB
@@ -87,25 +122,25 @@ describe("flushOncePerTurn", () => {
 
   it("is installed once however often it is asked", async () => {
     const nc = await open();
-    expect(flushOncePerTurn(nc)).toBe(true);
-    expect(flushOncePerTurn(nc)).toBe(true);
+    expect(gatherWrites(nc)).toBe(true);
+    expect(gatherWrites(nc)).toBe(true);
     await nc.flush();
     await endOfTurn();
     const writes = countWrites(nc);
-    await publishAtThreeDepths(nc, uniqueName("turn-flush-twice"));
+    await publishAtThreeDepths(nc, uniqueName("gathered-writes-twice"));
     await endOfTurn();
     expect(writes.count).toBe(1);
   });
 
   it("changes nothing on what is not a nats.js 2.x connection", () => {
-    expect(flushOncePerTurn(undefined)).toBe(false);
-    expect(flushOncePerTurn({})).toBe(false);
-    expect(flushOncePerTurn({ protocol: { flushPending: () => undefined } })).toBe(false);
+    expect(gatherWrites(undefined)).toBe(false);
+    expect(gatherWrites({})).toBe(false);
+    expect(gatherWrites({ protocol: { flushPending: () => undefined } })).toBe(false);
   });
 });
 
 describe("CoreNatsTransporter", () => {
-  const namespace = uniqueName("turn-flush-brokers");
+  const namespace = uniqueName("gathered-writes-brokers");
   let server: ServiceBroker;
   let client: ServiceBroker;
 
@@ -118,11 +153,11 @@ describe("CoreNatsTransporter", () => {
     await Promise.all([client?.stop(), server?.stop()]);
   });
 
-  it("is the cluster's transporter: its connection writes once per turn, and a burst of calls is answered whole", async () => {
+  it("is the cluster's transporter: its connection gathers its writes, and a burst of calls is answered whole", async () => {
     const transporter = (server as unknown as { transit: { tx: CoreNatsTransporter } }).transit.tx;
     expect(transporter).toBeInstanceOf(CoreNatsTransporter);
     const writes = countWrites(transporter.client);
-    await publishAtThreeDepths(transporter.client as NatsConnection, uniqueName("turn-flush-transporter"));
+    await publishAtThreeDepths(transporter.client as NatsConnection, uniqueName("gathered-writes-transporter"));
     await endOfTurn();
     expect(writes.count).toBe(1);
 
