@@ -91,17 +91,19 @@ export class Mailbox {
       this.release();
       return Promise.reject(err);
     }
-    return result.then(
-      (value) => {
-        this.release();
-        return value;
-      },
-      (err: unknown) => {
-        this.release();
-        throw err;
-      },
-    );
+    return result.then(this.released, this.releasedThrowing) as Promise<T>;
   }
+
+  // Made once per mailbox, not per message.
+  private readonly released = <T>(value: T): T => {
+    this.release();
+    return value;
+  };
+
+  private readonly releasedThrowing = (err: unknown): never => {
+    this.release();
+    throw err;
+  };
 
   private release(): void {
     this.active--;

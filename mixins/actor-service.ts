@@ -50,6 +50,17 @@ export function actorServiceSchema<S>(def: ActorDefinition<S>, hooks: ActorServi
     hooks.onCrash(error);
   };
 
+  // Made once per incarnation, not per message.
+  const handled = (result: unknown) => {
+    metrics?.message(def.name, "handled");
+    return result;
+  };
+  const failed = (err: unknown) => {
+    metrics?.message(def.name, "failed");
+    if (!isExpected(err)) setImmediate(() => crash(err));
+    throw err;
+  };
+
   const breaker = breakerOptions(policyFor(def.name));
   const actions: ServiceSchema["actions"] = {};
   for (const [actionName, action] of Object.entries(def.spec.actions)) {
@@ -62,15 +73,6 @@ export function actorServiceSchema<S>(def: ActorDefinition<S>, hooks: ActorServi
         if (!incarnation.running || !me) {
           throw new UnavailableError(`${def.name} is restarting; retry shortly`, { data: { actor: def.name } });
         }
-        const handled = (result: unknown) => {
-          metrics?.message(def.name, "handled");
-          return result;
-        };
-        const failed = (err: unknown) => {
-          metrics?.message(def.name, "failed");
-          if (!isExpected(err)) setImmediate(() => crash(err));
-          throw err;
-        };
         const invoke = (): Promise<unknown> => {
           try {
             return Promise.resolve(action.handler(ctx, me)).then(handled, failed);
