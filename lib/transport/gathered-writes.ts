@@ -21,7 +21,7 @@ export const TURN_GATHER_BYTES = 32 * 1024;
  * 1 MiB made two busy nodes take turns (a whole window of calls in one write,
  * the peer idle meanwhile) and lost at 1 KB.
  */
-export const TURN_FLUSH_MAX_BYTES = 128 * 1024;
+export const MAX_GATHERED_BYTES = 128 * 1024;
 
 /** The parts of nats.js's ProtocolHandler (internal, nats 2.x) that gatherWrites replaces or reads. */
 interface NatsProtocolHandler {
@@ -53,7 +53,7 @@ function protocolOf(connection: unknown): (NatsProtocolHandler & { [installed]?:
  * replaced on this one connection. Answers false, changing nothing, when the
  * connection lacks the parts relied on (another nats.js major version).
  */
-export function gatherWrites(connection: unknown, maxBytes = TURN_FLUSH_MAX_BYTES): boolean {
+export function gatherWrites(connection: unknown, maxBytes = MAX_GATHERED_BYTES): boolean {
   const protocol = protocolOf(connection);
   if (!protocol) return false;
   if (protocol[installed]) return true;
