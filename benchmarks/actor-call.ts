@@ -1,12 +1,11 @@
 import { ServiceBroker } from "moleculer";
-import { spawn, type ChildProcess } from "node:child_process";
+import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { join } from "node:path";
 import { loadConfig } from "../config";
 import { createBrokerOptions } from "../moleculer.config";
 import { median, newReport, saveReport, type Row } from "./report";
 import { numbersEnv } from "./bench-env";
 import { cpuTimeUs } from "./process-cpu";
-import { execFileSync } from "node:child_process";
 
 /**
  * A remote call through CORE's actor layer (mailbox, supervision, deadline and

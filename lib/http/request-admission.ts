@@ -57,8 +57,8 @@ export class RequestAdmission {
     }
     if (!this.limiter?.enabled) return { admitted: true, principal, clientAddress: address, headers: {} };
     try {
-      const limited = { principalId: principal?.id, clientAddress: address, method: request.method, path: request.routePath };
-      const decision = this.limiter.checkNow(limited) ?? (await this.limiter.check(limited));
+      const checked = this.limiter.check({ principalId: principal?.id, clientAddress: address, method: request.method, path: request.routePath });
+      const decision = checked instanceof Promise ? await checked : checked;
       if (!decision.allowed) {
         this.observer?.rateLimited(request.method, request.routePath);
         return { admitted: false, error: decision.error, clientAddress: address, headers: decision.headers };

@@ -173,19 +173,24 @@ export class RateLimiter {
     return takes;
   }
 
-  /**
-   * The decision when it needs no store call (no bucket applies, or this node holds leased tokens for
-   * them), without a promise; undefined otherwise: then `check`.
-   */
+  /** The decision when it needs no store call, as `check` gives it at once; undefined otherwise. */
   checkNow(request: RateLimitRequest): RateLimitDecision | undefined {
+    return this.decidedNow(this.bucketsFor(request));
+  }
+
+  /**
+   * The request's decision: at once, with no promise, when no bucket applies or this node holds leased
+   * tokens for them (most requests of a busy principal); else from the store.
+   */
+  check(request: RateLimitRequest): RateLimitDecision | Promise<RateLimitDecision> {
     const buckets = this.bucketsFor(request);
+    return this.decidedNow(buckets) ?? this.takes.takeTokens(buckets).then(decide);
+  }
+
+  private decidedNow(buckets: readonly TokenTakeRequest[]): RateLimitDecision | undefined {
     if (!buckets.length) return { allowed: true, headers: {} };
     const leased = this.leases?.takeLeased(buckets);
     return leased && decide(leased);
-  }
-
-  async check(request: RateLimitRequest): Promise<RateLimitDecision> {
-    return this.checkNow(request) ?? decide(await this.takes.takeTokens(this.bucketsFor(request)));
   }
 }
 

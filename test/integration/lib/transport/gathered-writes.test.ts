@@ -47,6 +47,14 @@ describe("gatherWrites", () => {
   afterAll(async () => {
     await Promise.all(connections.map((nc) => nc.close()));
   });
+  /** A connection gathering its writes, idle (its connect-time writes done), its writes counted from here. */
+  const gathering = async (maxBytes?: number) => {
+    const nc = await open();
+    expect(gatherWrites(nc, maxBytes)).toBe(true);
+    await nc.flush();
+    await endOfTurn();
+    return { nc, writes: countWrites(nc) };
+  };
 
   it("writes what a few microtask checkpoints publish at once, in order, where nats.js wrote at each checkpoint", async () => {
     const [gathered, plain, receiver] = [await open(), await open(), await open()];
@@ -74,11 +82,7 @@ describe("gatherWrites", () => {
   });
 
   it("writes a small gathering once the microtask queue is quiet, before the turn ends", async () => {
-    const nc = await open();
-    expect(gatherWrites(nc)).toBe(true);
-    await nc.flush();
-    await endOfTurn();
-    const writes = countWrites(nc);
+    const { nc, writes } = await gathering();
     await publishAtThreeDepths(nc, uniqueName("gathered-writes-quiet"));
     await checkpoints(QUIET_CHECKPOINTS - 2);
     expect(writes.count).toBe(0);
@@ -87,11 +91,7 @@ describe("gatherWrites", () => {
   });
 
   it("holds a large gathering to the end of the turn", async () => {
-    const nc = await open();
-    expect(gatherWrites(nc)).toBe(true);
-    await nc.flush();
-    await endOfTurn();
-    const writes = countWrites(nc);
+    const { nc, writes } = await gathering();
     const subject = uniqueName("gathered-writes-large");
     nc.publish(subject, new Uint8Array(TURN_GATHER_BYTES / 2));
     await checkpoints(2);
@@ -104,11 +104,7 @@ describe("gatherWrites", () => {
   });
 
   it("writes at once when it has gathered maxBytes", async () => {
-    const nc = await open();
-    expect(gatherWrites(nc, 64 * 1024)).toBe(true);
-    await nc.flush();
-    await endOfTurn();
-    const writes = countWrites(nc);
+    const { nc, writes } = await gathering(64 * 1024);
     const payload = new Uint8Array(40 * 1024);
     const subject = uniqueName("gathered-writes-big");
     nc.publish(subject, payload);
