@@ -3,7 +3,7 @@ import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { join } from "node:path";
 import { loadConfig } from "../config";
 import { createBrokerOptions } from "../moleculer.config";
-import { median, newReport, saveReport, type Row } from "./report";
+import { median, newReport, pairedMedian, saveReport, type Row } from "./report";
 import { numbersEnv } from "./bench-env";
 import { cpuTimeUs } from "./process-cpu";
 
@@ -144,18 +144,22 @@ export async function runActorCallBenchmark(): Promise<void> {
           cpu: [rs.map((r) => r.cpu.caller), rs.map((r) => r.cpu.callee), rs.map((r) => r.cpu.nats)].map(medianOrDash).join(" / "),
         });
         const [b, c] = [summary(runs.bare), summary(runs.core)];
+        // The targets compare each round's two runs (back to back), then take the median over rounds.
+        const ratio = pairedMedian(runs.core, runs.bare, (x, y) => x.rate / y.rate);
+        const addedP50 = (x: RunResult, y: RunResult) => x.p50us - y.p50us;
         rows.push({
           payload: `${size / 1024} KB`,
           concurrency,
           "bare calls/s": Math.round(b.rate),
           "CORE calls/s": Math.round(c.rate),
-          "CORE / bare": `${((c.rate / b.rate) * 100).toFixed(1)} %`,
+          "CORE / bare": `${(ratio * 100).toFixed(1)} %`,
           "bare p50 µs": Math.round(b.p50),
           "CORE p50 µs": Math.round(c.p50),
-          "added p50 µs": Math.round(c.p50 - b.p50),
+          "added p50 µs": Math.round(pairedMedian(runs.core, runs.bare, addedP50)),
+          "added p50 µs by round": runs.core.map((x, i) => Math.round(addedP50(x, runs.bare[i]!))).join(" / "),
           // What each call costs the node on top of a bare call (1 / throughput); at 256 in
           // flight the p50 is queueing, about concurrency × this (Little's law).
-          "added µs per call": ((1e6 / c.rate - 1e6 / b.rate)).toFixed(1),
+          "added µs per call": pairedMedian(runs.core, runs.bare, (x, y) => 1e6 / x.rate - 1e6 / y.rate).toFixed(1),
           "bare p99 µs": Math.round(b.p99),
           "CORE p99 µs": Math.round(c.p99),
           "bare CPU µs/call: caller / callee / NATS": b.cpu,
@@ -169,7 +173,8 @@ export async function runActorCallBenchmark(): Promise<void> {
   report.tables.push({ title: "Remote actor call vs bare Moleculer", rows });
   report.notes.push(
     "Targets: CORE keeps at least 85 % of bare throughput and adds under 50 µs at p50.",
-    "added µs per call = 1e6 / CORE calls/s − 1e6 / bare calls/s: the time each call adds to a saturated node. With 256 calls in flight a call waits behind the other 255, so its p50 is about 256 × the time per call and the added p50 is about 256 × this.",
+    "CORE / bare and added p50: each round runs bare and CORE back to back (in alternating order); the columns are the median over rounds of that round's ratio and difference, so the machine's drift between rounds (bare alone moves by 2× between runs on this VM) cancels out. The calls/s and p50 columns are each variant's own median.",
+    "added µs per call = 1e6 / CORE calls/s − 1e6 / bare calls/s (per round, median): the time each call adds to a saturated node. With 256 calls in flight a call waits behind the other 255, so its p50 is about 256 × the time per call and the added p50 is about 256 × this.",
     `CPU µs/call: user + system time over a run divided by the calls answered, of the caller's process (this one, process.cpuUsage), the callee's and the NATS server's (/proc/<pid>/stat, in 10 ms ticks: an estimate; ${natsPid === undefined ? "no local nats-server was found for the URL" : `nats-server pid ${natsPid}, shared by both variants and by whatever else uses it`}).`,
   );
   saveReport(report);

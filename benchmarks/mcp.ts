@@ -244,6 +244,7 @@ const DIAGNOSTIC_VARIANTS: Record<string, VariantSpec> = {
   "no-rate-limits": { what: "no rate limit configured: no Redis round trip (CORE's default configuration)", rateLimits: {} },
   "metrics-off": { what: "CORE_METRICS=false", env: { CORE_METRICS: "false" } },
   "audit-flush-0": { what: "CORE_AUDIT_FLUSH_MS=0: each call's audit row written on the next turn of the event loop, not batched with the next 10 ms's", env: { CORE_AUDIT_FLUSH_MS: "0" } },
+  "audit-flush-200": { what: "CORE_AUDIT_FLUSH_MS=200: a call's audit row waits up to 200 ms for others to share its write", env: { CORE_AUDIT_FLUSH_MS: "200" } },
   embedded: {
     what: "one process as on a laptop: no NATS, rate limits in memory (no REDIS_URL), PGlite in the process (the audit row written there) instead of PostgreSQL",
     drop: ["NATS_URL", "REDIS_URL", "CORE_REDIS_PREFIX", "DATABASE_URL", "CORE_DB_SCHEMA"],

@@ -8,6 +8,16 @@ export type Row = Record<string, string | number>;
 /** The middle value of a benchmark's rounds (the upper middle for an even count). */
 export const median = (xs: readonly number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
+/**
+ * The median over rounds of `f(a[i], b[i])`, where a round ran both variants back to back: a
+ * comparison the machine's drift from round to round (2× and more on a shared VM) cancels out of,
+ * unlike a comparison of each variant's own median.
+ */
+export const pairedMedian = <T>(a: readonly T[], b: readonly T[], f: (a: T, b: T) => number): number => {
+  if (a.length !== b.length) throw new RangeError(`pairedMedian: ${a.length} rounds against ${b.length}`);
+  return median(a.map((x, i) => f(x, b[i]!)));
+};
+
 export interface BenchmarkReport {
   name: string;
   description: string;

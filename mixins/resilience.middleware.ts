@@ -3,6 +3,7 @@ import { policyFor, RESILIENCE_POLICIES, type ResiliencePolicy } from "../config
 import { DeadlineExceededError } from "../lib/errors";
 import { backoffDelay } from "../lib/resilience/backoff";
 import { DeadlineTimer } from "../lib/resilience/deadline-timer";
+import { RemoteDeadlineSweep, type PendingTransit } from "./remote-deadline-sweep";
 import { toCoreError } from "./to-core-error";
 
 /** Key in `ctx.meta` of the absolute deadline (ms since the epoch) that travels with a request. */
@@ -34,8 +35,11 @@ type CallFn = (target: Target, params?: unknown, opts?: CallingOptions) => Promi
 function nameOf(target: Target): string {
   return typeof target === "string" ? target : (target.action?.name ?? target.name ?? "");
 }
-/** The part of Moleculer's transit this middleware touches: requests waiting for an answer. */
-type Transit = { pendingRequests: Map<string, { reject(err: Error): void }>; removePendingRequest(id: string): void };
+/** The deadline a call's meta carries: its own when tighter, else the request's. */
+function deadlineInMeta(meta: Meta): number | undefined {
+  const deadline = meta[CALL_DEADLINE_META] ?? meta[DEADLINE_META];
+  return typeof deadline === "number" ? deadline : undefined;
+}
 
 function inheritedDeadline(opts: CallingOptions): number | undefined {
   const own = (opts.meta as Meta | undefined)?.[DEADLINE_META];
@@ -60,8 +64,9 @@ export function breakerOptions(policy: ResiliencePolicy): { threshold: number; m
  * Every call out of this node gets a deadline: the one it inherited from its
  * parent call (so a deadline set at the edge travels end to end) or the
  * caller's own timeout, whichever is sooner, else the target kind's default.
- * The deadline is enforced here, on one shared timer (Moleculer's per-call
- * timers are turned off). Errors marked retryable are retried with jittered
+ * The deadline is enforced here (Moleculer's per-call timers are turned
+ * off): a request sent to another node by a sweep of the transit's pending
+ * requests, anything else on one shared timer. Errors marked retryable are retried with jittered
  * exponential backoff (longer if the error asks for it), never past the
  * deadline; other errors fail at once.
  */
@@ -74,11 +79,41 @@ export function ResilienceMiddleware(policies: Readonly<Record<string, Resilienc
     return p;
   };
   const deadlines = new DeadlineTimer();
-  let transit: Transit | undefined;
+  let transit: PendingTransit | undefined;
+  let sweep: RemoteDeadlineSweep | undefined;
+
+  /** `call` failed with DeadlineExceeded at `deadline` unless it settles first. */
+  const raceDeadline = (call: Promise<unknown> & { ctx?: { id: string } }, deadline: number, actionName: string, start: number): Promise<unknown> =>
+    new Promise<unknown>((resolve, reject) => {
+      const cancel = deadlines.schedule(deadline, () => {
+        const err = new DeadlineExceededError(`${actionName} did not answer before its deadline`, { data: { action: actionName, timeoutMs: deadline - start } });
+        // Sent meanwhile (it had waited its turn before): fail the pending request too, so the
+        // circuit breaker (inside `next`) counts the timeout against that endpoint.
+        const id = call.ctx?.id;
+        const pending = id === undefined ? undefined : transit?.pendingRequests.get(id);
+        if (id !== undefined && pending) {
+          transit!.removePendingRequest(id);
+          pending.reject(err);
+        }
+        reject(err);
+      });
+      call.then(
+        (value) => {
+          cancel();
+          resolve(value);
+        },
+        (err: unknown) => {
+          cancel();
+          reject(err);
+        },
+      );
+    });
+
   const middleware = {
     name: "CoreResilience",
-    created(broker: { transit?: Transit }) {
+    created(broker: { transit?: PendingTransit }) {
       transit = broker.transit;
+      sweep = transit ? new RemoteDeadlineSweep(transit, deadlineInMeta, 10, now) : undefined;
     },
     call(next: CallFn): CallFn {
       return function resilientCall(target: Target, params?: unknown, opts: CallingOptions = {}) {
@@ -100,7 +135,7 @@ export function ResilienceMiddleware(policies: Readonly<Record<string, Resilienc
         // Only when tighter (every byte of meta travels both ways, with the request and its answer).
         if (deadline !== requestDeadline) meta[CALL_DEADLINE_META] = deadline;
         else if (meta[CALL_DEADLINE_META] !== undefined) delete meta[CALL_DEADLINE_META];
-        // Moleculer's own per-call timers are off (timeout 0, on both sides): the deadline is enforced here, on a shared timer.
+        // Moleculer's own per-call timers are off (timeout 0, on both sides): the deadline is enforced here.
         const callOpts = { ...opts, meta, timeout: 0, retries: 0 };
 
         if (deadline <= start) {
@@ -108,51 +143,23 @@ export function ResilienceMiddleware(policies: Readonly<Record<string, Resilienc
             new DeadlineExceededError(`Deadline passed before ${actionName} could be called`, { data: { action: actionName, attempts: 0 } }),
           );
         }
-        // One promise per call, whatever the attempts: the deadline rejects it, an answer settles it,
-        // a retryable error schedules the next attempt.
-        return new Promise<unknown>((resolve, reject) => {
-          let settled = false;
-          let pendingId: string | undefined;
-          const cancel = deadlines.schedule(deadline, () => {
-            if (settled) return;
-            settled = true;
-            const err = new DeadlineExceededError(`${actionName} did not answer before its deadline`, { data: { action: actionName, timeoutMs: deadline - start } });
-            // Nobody waits for the answer any more: fail the pending request too, so the
-            // circuit breaker (inside `next`) counts the timeout against that endpoint.
-            const pending = pendingId ? transit?.pendingRequests.get(pendingId) : undefined;
-            if (pendingId && pending) {
-              transit!.removePendingRequest(pendingId);
-              pending.reject(err);
-            }
-            reject(err);
+        const attempt = (n: number): Promise<unknown> => {
+          const call = next(target, params, callOpts) as Promise<unknown> & { ctx?: { id: string } };
+          // A request waiting in the transit's table is failed at its deadline by the sweep; anything else
+          // (a local call, one queued before it is sent) is raced against the deadline here.
+          const bounded = call.ctx && sweep?.watches(call.ctx.id) ? call : raceDeadline(call, deadline, actionName, start);
+          // A promise of its own even without retries: Moleculer's ctx.call merges the meta of a promise that
+          // carries its context into the parent's, and a call's tighter deadline must not leak there.
+          return bounded.catch((err: unknown) => {
+            if (n >= retries) throw err;
+            const core = toCoreError(err);
+            const delay = core.retryable ? Math.max(backoffDelay(n + 1, policy.backoff), retryAfterMs(core)) : -1;
+            // No retry that could not finish before the deadline.
+            if (delay < 0 || now() + delay >= deadline) throw err;
+            return new Promise((resolve) => setTimeout(resolve, delay)).then(() => attempt(n + 1));
           });
-          const attempt = (n: number) => {
-            if (settled) return;
-            const call = next(target, params, callOpts) as Promise<unknown> & { ctx?: { id: string } };
-            pendingId = call.ctx?.id;
-            call.then(
-              (value) => {
-                if (settled) return;
-                settled = true;
-                cancel();
-                resolve(value);
-              },
-              (err: unknown) => {
-                if (settled) return;
-                const core = toCoreError(err);
-                const delay = core.retryable && n < retries ? Math.max(backoffDelay(n + 1, policy.backoff), retryAfterMs(core)) : -1;
-                if (delay < 0 || now() + delay >= deadline) {
-                  settled = true;
-                  cancel();
-                  reject(err);
-                  return;
-                }
-                setTimeout(() => attempt(n + 1), delay);
-              },
-            );
-          };
-          attempt(0);
-        });
+        };
+        return attempt(0);
       };
     },
   };

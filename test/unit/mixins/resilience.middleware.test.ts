@@ -131,4 +131,36 @@ describe("ResilienceMiddleware", () => {
     await wrap(next)("$node.list", {}, { nodeID: "a" });
     expect(calls[0]).toEqual({ nodeID: "a" });
   });
+
+  it("a request sent to another node fails at its deadline through the transit's table, counted against its endpoint", async () => {
+    jest.useFakeTimers();
+    try {
+      const mw = ResilienceMiddleware({ default: { ...policy, retries: 0 } }) as unknown as { created(b: unknown): void; call(n: CallFn): CallFn };
+      const pendingRequests = new Map<string, { ctx: { meta: unknown; action: { name: string } }; reject(err: Error): void }>();
+      mw.created({ transit: { pendingRequests, removePendingRequest: (id: string) => pendingRequests.delete(id) } });
+      // As Moleculer's transit does: the request waits in the table until answered; its rejection is the call's.
+      let endpointSaw: unknown;
+      const next: CallFn = (action, _p, opts = {}) => {
+        const ctx = { id: "ctx-1", meta: opts.meta, action: { name: action } };
+        const call = new Promise((_resolve, reject) => pendingRequests.set(ctx.id, { ctx, reject })).catch((err: unknown) => {
+          endpointSaw = err; // the circuit breaker sits here, inside `next`
+          throw err;
+        });
+        return Object.assign(call, { ctx });
+      };
+      let outcome: unknown;
+      const result = mw.call(next)("x.y", {}, { timeout: 120 });
+      void result.catch((e: unknown) => (outcome = e));
+      // The caller's promise is not the transit's: Moleculer would merge the meta of one carrying its context into the parent's.
+      expect((result as { ctx?: unknown }).ctx).toBeUndefined();
+      await jest.advanceTimersByTimeAsync(110);
+      expect(outcome).toBeUndefined();
+      await jest.advanceTimersByTimeAsync(30);
+      expect(outcome).toBeInstanceOf(DeadlineExceededError);
+      expect(endpointSaw).toBe(outcome);
+      expect(pendingRequests.size).toBe(0);
+    } finally {
+      jest.useRealTimers();
+    }
+  });
 });
