@@ -60,6 +60,17 @@ export function actorServiceSchema<S>(def: ActorDefinition<S>, hooks: ActorServi
     if (!isExpected(err)) setImmediate(() => crash(err));
     throw err;
   };
+  // A message that found a free slot: its slot freed and its outcome counted in one continuation.
+  const handledInSlot = (result: unknown) => {
+    mailbox.release();
+    if (metrics) metrics.depth(def.name, mailbox.depth);
+    return handled(result);
+  };
+  const failedInSlot = (err: unknown) => {
+    mailbox.release();
+    if (metrics) metrics.depth(def.name, mailbox.depth);
+    return failed(err);
+  };
 
   const breaker = breakerOptions(policyFor(def.name));
   const actions: ServiceSchema["actions"] = {};
@@ -72,6 +83,15 @@ export function actorServiceSchema<S>(def: ActorDefinition<S>, hooks: ActorServi
         const me = self;
         if (!incarnation.running || !me) {
           throw new UnavailableError(`${def.name} is restarting; retry shortly`, { data: { actor: def.name } });
+        }
+        if (mailbox.tryAcquire()) {
+          let result: unknown;
+          try {
+            result = action.handler(ctx, me);
+          } catch (err) {
+            return Promise.reject(err).catch(failedInSlot);
+          }
+          return Promise.resolve(result).then(handledInSlot, failedInSlot);
         }
         const invoke = (): Promise<unknown> => {
           try {

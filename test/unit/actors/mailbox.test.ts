@@ -42,6 +42,32 @@ describe("Mailbox", () => {
     expect(await box.run(async () => "next")).toBe("next");
   });
 
+  it("tryAcquire takes a free slot only when nothing waits, and release lets the next message in", async () => {
+    const box = new Mailbox("a", { concurrency: 2, capacity: 1 });
+    expect(box.tryAcquire()).toBe(true);
+    const gate = deferred();
+    const running = box.run(() => gate.promise);
+    // Both slots taken: nothing more at once.
+    expect(box.tryAcquire()).toBe(false);
+    const queued = box.run(async () => "queued");
+    expect([box.running, box.depth]).toEqual([2, 1]);
+    box.release();
+    expect(await queued).toBe("queued");
+    // Both slots busy again: the next message waits, and no slot is taken at once.
+    const second = deferred();
+    const busy = box.run(() => second.promise);
+    const waiting = box.run(async () => "waited");
+    expect(box.depth).toBe(1);
+    expect(box.tryAcquire()).toBe(false);
+    gate.resolve();
+    await running;
+    expect(await waiting).toBe("waited");
+    second.resolve();
+    await busy;
+    await box.idle();
+    expect([box.running, box.depth]).toEqual([0, 0]);
+  });
+
   it("drops a queued message whose deadline passed while it waited", async () => {
     let now = 1_000;
     const box = new Mailbox("a", { concurrency: 1, capacity: 5 }, () => now);
