@@ -20,6 +20,8 @@ const PAYLOADS = numbersEnv("X_PAYLOADS", process.env.X_QUICK ? [1_024] : [1_024
 const CONCURRENCY = numbersEnv("X_CONCURRENCY", process.env.X_QUICK ? [1, 256] : [1, 16, 256]);
 const ROUNDS = Number(process.env.X_ROUNDS ?? 7);
 const RUN_MS = 2_000;
+/** Each fresh callee's warm-up (JIT, connections) at the cell's concurrency before its measured run. */
+const WARM_MS = 500;
 
 interface Pair {
   client: ServiceBroker;
@@ -83,10 +85,10 @@ export function natsServerPid(url: string): number | undefined {
   }
 }
 
-export async function drive(pair: Pair, payload: object, concurrency: number, natsPid?: number): Promise<RunResult> {
+export async function drive(pair: Pair, payload: object, concurrency: number, natsPid?: number, runMs = RUN_MS): Promise<RunResult> {
   for (let i = 0; i < 200; i++) await pair.client.call(pair.action, payload);
   const latencies: number[] = [];
-  const end = Date.now() + RUN_MS;
+  const end = Date.now() + runMs;
   const cpu0 = { caller: process.cpuUsage(), callee: cpuTimeUs(pair.server.pid), nats: cpuTimeUs(natsPid) };
   const start = process.hrtime.bigint();
   await Promise.all(
@@ -122,53 +124,60 @@ export async function runActorCallBenchmark(): Promise<void> {
   const natsUrl = process.env.NATS_URL ?? "nats://127.0.0.1:4222";
   const report = newReport(
     "actor-call",
-    `Remote call through CORE's actor layer vs a bare Moleculer service, over NATS (${natsUrl}), JSON serializer; the callee in a process of its own, the caller here; ${RUN_MS} ms per run, ${ROUNDS} rounds in alternating order, medians.`,
+    `Remote call through CORE's actor layer vs a bare Moleculer service, over NATS (${natsUrl}), JSON serializer; the callee in a process of its own, the caller here; ${RUN_MS} ms per run, ${ROUNDS} rounds in alternating order, each round with fresh callee processes (warmed for ${WARM_MS} ms), medians.`,
   );
-  const tag = String(process.pid);
   const natsPid = natsServerPid(natsUrl);
-  const [bare, core] = [await barePair(natsUrl, tag), await corePair(natsUrl, tag)];
+  let pairs = 0;
+  const startPair = (variant: "bare" | "core") => (variant === "bare" ? barePair : corePair)(natsUrl, `${process.pid}-${++pairs}`);
   const rows: Row[] = [];
-  try {
-    for (const size of PAYLOADS) {
-      const payload = { data: "x".repeat(size) };
-      for (const concurrency of CONCURRENCY) {
-        const runs = { bare: [] as RunResult[], core: [] as RunResult[] };
-        for (let round = 0; round < ROUNDS; round++) {
-          const order = round % 2 === 0 ? (["bare", "core"] as const) : (["core", "bare"] as const);
-          for (const variant of order) runs[variant].push(await drive(variant === "bare" ? bare : core, payload, concurrency, natsPid));
+  for (const size of PAYLOADS) {
+    const payload = { data: "x".repeat(size) };
+    for (const concurrency of CONCURRENCY) {
+      const runs = { bare: [] as RunResult[], core: [] as RunResult[] };
+      for (let round = 0; round < ROUNDS; round++) {
+        const order = round % 2 === 0 ? (["bare", "core"] as const) : (["core", "bare"] as const);
+        // Fresh callee processes every round: two processes running the same code differ by up to
+        // ±2 µs of CPU a call and ±6 % of throughput on this VM (measured with two bare callees side
+        // by side), which one process per variant for the whole run would turn into a bias.
+        const first = await startPair(order[0]);
+        const second = await startPair(order[1]);
+        const started = order[0] === "bare" ? { bare: first, core: second } : { bare: second, core: first };
+        try {
+          for (const variant of order) await drive(started[variant], payload, concurrency, natsPid, WARM_MS);
+          for (const variant of order) runs[variant].push(await drive(started[variant], payload, concurrency, natsPid));
+        } finally {
+          await Promise.all([stopPair(started.bare), stopPair(started.core)]);
         }
-        const summary = (rs: RunResult[]) => ({
-          rate: median(rs.map((r) => r.rate)),
-          p50: median(rs.map((r) => r.p50us)),
-          p99: median(rs.map((r) => r.p99us)),
-          cpu: [rs.map((r) => r.cpu.caller), rs.map((r) => r.cpu.callee), rs.map((r) => r.cpu.nats)].map(medianOrDash).join(" / "),
-        });
-        const [b, c] = [summary(runs.bare), summary(runs.core)];
-        // The targets compare each round's two runs (back to back), then take the median over rounds.
-        const ratio = pairedMedian(runs.core, runs.bare, (x, y) => x.rate / y.rate);
-        const addedP50 = (x: RunResult, y: RunResult) => x.p50us - y.p50us;
-        rows.push({
-          payload: `${size / 1024} KB`,
-          concurrency,
-          "bare calls/s": Math.round(b.rate),
-          "CORE calls/s": Math.round(c.rate),
-          "CORE / bare": `${(ratio * 100).toFixed(1)} %`,
-          "bare p50 µs": Math.round(b.p50),
-          "CORE p50 µs": Math.round(c.p50),
-          "added p50 µs": Math.round(pairedMedian(runs.core, runs.bare, addedP50)),
-          "added p50 µs by round": runs.core.map((x, i) => Math.round(addedP50(x, runs.bare[i]!))).join(" / "),
-          // What each call costs the node on top of a bare call (1 / throughput); at 256 in
-          // flight the p50 is queueing, about concurrency × this (Little's law).
-          "added µs per call": pairedMedian(runs.core, runs.bare, (x, y) => 1e6 / x.rate - 1e6 / y.rate).toFixed(1),
-          "bare p99 µs": Math.round(b.p99),
-          "CORE p99 µs": Math.round(c.p99),
-          "bare CPU µs/call: caller / callee / NATS": b.cpu,
-          "CORE CPU µs/call: caller / callee / NATS": c.cpu,
-        });
       }
+      const summary = (rs: RunResult[]) => ({
+        rate: median(rs.map((r) => r.rate)),
+        p50: median(rs.map((r) => r.p50us)),
+        p99: median(rs.map((r) => r.p99us)),
+        cpu: [rs.map((r) => r.cpu.caller), rs.map((r) => r.cpu.callee), rs.map((r) => r.cpu.nats)].map(medianOrDash).join(" / "),
+      });
+      const [b, c] = [summary(runs.bare), summary(runs.core)];
+      // The targets compare each round's two runs (back to back), then take the median over rounds.
+      const ratio = pairedMedian(runs.core, runs.bare, (x, y) => x.rate / y.rate);
+      const addedP50 = (x: RunResult, y: RunResult) => x.p50us - y.p50us;
+      rows.push({
+        payload: `${size / 1024} KB`,
+        concurrency,
+        "bare calls/s": Math.round(b.rate),
+        "CORE calls/s": Math.round(c.rate),
+        "CORE / bare": `${(ratio * 100).toFixed(1)} %`,
+        "bare p50 µs": Math.round(b.p50),
+        "CORE p50 µs": Math.round(c.p50),
+        "added p50 µs": Math.round(pairedMedian(runs.core, runs.bare, addedP50)),
+        "added p50 µs by round": runs.core.map((x, i) => Math.round(addedP50(x, runs.bare[i]!))).join(" / "),
+        // What each call costs the node on top of a bare call (1 / throughput); at 256 in
+        // flight the p50 is queueing, about concurrency × this (Little's law).
+        "added µs per call": pairedMedian(runs.core, runs.bare, (x, y) => 1e6 / x.rate - 1e6 / y.rate).toFixed(1),
+        "bare p99 µs": Math.round(b.p99),
+        "CORE p99 µs": Math.round(c.p99),
+        "bare CPU µs/call: caller / callee / NATS": b.cpu,
+        "CORE CPU µs/call: caller / callee / NATS": c.cpu,
+      });
     }
-  } finally {
-    await Promise.all([stopPair(bare), stopPair(core)]);
   }
   report.tables.push({ title: "Remote actor call vs bare Moleculer", rows });
   report.notes.push(
