@@ -66,9 +66,9 @@ export function breakerOptions(policy: ResiliencePolicy): { threshold: number; m
  * caller's own timeout, whichever is sooner, else the target kind's default.
  * The deadline is enforced here (Moleculer's per-call timers are turned
  * off): a request sent to another node by a sweep of the transit's pending
- * requests, anything else on one shared timer. Errors marked retryable are retried with jittered
- * exponential backoff (longer if the error asks for it), never past the
- * deadline; other errors fail at once.
+ * requests, anything else on one shared timer. Errors marked retryable are
+ * retried with jittered exponential backoff (longer if the error asks for
+ * it), never past the deadline; other errors fail at once.
  */
 export function ResilienceMiddleware(policies: Readonly<Record<string, ResiliencePolicy>> = RESILIENCE_POLICIES, now: () => number = Date.now): Middleware {
   // Policies by action name, so the hot path does no string splitting.
