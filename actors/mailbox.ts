@@ -48,7 +48,7 @@ export class Mailbox {
    * once `maxWaitMs` (what remains of its caller's deadline) has passed.
    */
   run<T>(handler: () => Promise<T>, maxWaitMs?: number): Promise<T> {
-    if (this.active < this.bounds.concurrency) return this.execute(handler);
+    if (this.tryAcquire()) return this.runInSlot(handler);
     const deadline = maxWaitMs !== undefined && maxWaitMs > 0 ? this.now() + maxWaitMs : undefined;
     if (this.queue.length >= this.bounds.capacity) {
       return Promise.reject(
@@ -93,11 +93,6 @@ export class Mailbox {
   rejectWaiting(err: Error): void {
     for (const waiting of this.queue.splice(0)) waiting.reject(err);
     this.checkIdle();
-  }
-
-  private execute<T>(handler: () => Promise<T>): Promise<T> {
-    this.active++;
-    return this.runInSlot(handler);
   }
 
   /** Runs `handler` in a slot already counted in `active`, and frees it when the handler settles. */

@@ -5,7 +5,7 @@ import { ActorOverloadedError, CoreError, DeadlineExceededError, UnavailableErro
 import type { Logger } from "../lib/logger";
 import { policyFor } from "../config/resilience-policies";
 import { ActorMetrics } from "./actor-metrics";
-import { breakerOptions, CALL_DEADLINE_META, DEADLINE_META } from "./resilience.middleware";
+import { breakerOptions, deadlineInMeta } from "./resilience.middleware";
 
 /** One running incarnation of an actor, as its supervisor sees it. */
 export interface ActorIncarnation {
@@ -101,9 +101,9 @@ export function actorServiceSchema<S>(def: ActorDefinition<S>, hooks: ActorServi
           }
         };
         // How long a message may wait in the mailbox: what remains of this call's deadline.
-        const callDeadline = ctx.meta?.[CALL_DEADLINE_META] ?? ctx.meta?.[DEADLINE_META];
+        const callDeadline = ctx.meta ? deadlineInMeta(ctx.meta) : undefined;
         const timeout = ctx.options?.timeout;
-        const maxWait = typeof callDeadline === "number" ? callDeadline - Date.now() : typeof timeout === "number" && timeout > 0 ? timeout : undefined;
+        const maxWait = callDeadline !== undefined ? callDeadline - Date.now() : typeof timeout === "number" && timeout > 0 ? timeout : undefined;
         const run = mailbox.run(invoke, maxWait !== undefined ? Math.max(maxWait, 1) : undefined);
         if (!metrics) return run;
         const m = metrics;

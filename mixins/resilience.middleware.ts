@@ -16,14 +16,20 @@ type Meta = Record<string, unknown>;
  */
 export const CALL_DEADLINE_META = "$callDeadline";
 
+/** The deadline a call's meta carries: its own when tighter, else the request's. */
+export function deadlineInMeta(meta: Meta): number | undefined {
+  const deadline = meta[CALL_DEADLINE_META] ?? meta[DEADLINE_META];
+  return typeof deadline === "number" ? deadline : undefined;
+}
+
 /**
  * The deadline (epoch ms) of the call a handler is serving: its own when
  * tighter, else the request's; without either, now + the call's timeout or
  * the default policy's.
  */
 export function deadlineOf(ctx: { meta?: Meta; options?: { timeout?: number | null } }, now: number = Date.now()): number {
-  const own = ctx.meta?.[CALL_DEADLINE_META] ?? ctx.meta?.[DEADLINE_META];
-  if (typeof own === "number") return own;
+  const own = ctx.meta ? deadlineInMeta(ctx.meta) : undefined;
+  if (own !== undefined) return own;
   const timeout = ctx.options?.timeout;
   return now + (typeof timeout === "number" && timeout > 0 ? timeout : RESILIENCE_POLICIES.default!.timeoutMs);
 }
@@ -34,11 +40,6 @@ type CallFn = (target: Target, params?: unknown, opts?: CallingOptions) => Promi
 
 function nameOf(target: Target): string {
   return typeof target === "string" ? target : (target.action?.name ?? target.name ?? "");
-}
-/** The deadline a call's meta carries: its own when tighter, else the request's. */
-function deadlineInMeta(meta: Meta): number | undefined {
-  const deadline = meta[CALL_DEADLINE_META] ?? meta[DEADLINE_META];
-  return typeof deadline === "number" ? deadline : undefined;
 }
 
 function inheritedDeadline(opts: CallingOptions): number | undefined {
