@@ -14,6 +14,15 @@ export interface PendingTransit {
   removePendingRequest(id: string): void;
 }
 
+/** Fails the request of context `id` waiting in the transit's table with `err`; false when none waits. */
+export function failPendingRequest(transit: PendingTransit, id: string, err: Error): boolean {
+  const pending = transit.pendingRequests.get(id);
+  if (!pending) return false;
+  transit.removePendingRequest(id);
+  pending.reject(err);
+  return true;
+}
+
 /**
  * Deadlines of remote calls, enforced on the table Moleculer's transit keeps
  * of requests waiting for an answer: every `resolutionMs` while any wait, each
@@ -56,10 +65,9 @@ export class RemoteDeadlineSweep {
     for (const [id, request] of pendingRequests) {
       const deadline = request.ctx.meta ? this.deadlineOf(request.ctx.meta) : undefined;
       if (deadline === undefined || deadline > now) continue;
-      // Removing the entry being visited is safe in a Map's iteration.
-      this.transit.removePendingRequest(id);
       const action = request.ctx.action?.name ?? "";
-      request.reject(new DeadlineExceededError(`${action} did not answer before its deadline`, { data: { action, deadline } }));
+      // Removing the entry being visited is safe in a Map's iteration.
+      failPendingRequest(this.transit, id, new DeadlineExceededError(`${action} did not answer before its deadline`, { data: { action, deadline } }));
     }
   }
 }

@@ -3,7 +3,7 @@ import { policyFor, RESILIENCE_POLICIES, type ResiliencePolicy } from "../config
 import { DeadlineExceededError } from "../lib/errors";
 import { backoffDelay } from "../lib/resilience/backoff";
 import { DeadlineTimer } from "../lib/resilience/deadline-timer";
-import { RemoteDeadlineSweep, type PendingTransit } from "./remote-deadline-sweep";
+import { failPendingRequest, RemoteDeadlineSweep, type PendingTransit } from "./remote-deadline-sweep";
 import { toCoreError } from "./to-core-error";
 
 /** Key in `ctx.meta` of the absolute deadline (ms since the epoch) that travels with a request. */
@@ -91,11 +91,7 @@ export function ResilienceMiddleware(policies: Readonly<Record<string, Resilienc
         // Sent meanwhile (it had waited its turn before): fail the pending request too, so the
         // circuit breaker (inside `next`) counts the timeout against that endpoint.
         const id = call.ctx?.id;
-        const pending = id === undefined ? undefined : transit?.pendingRequests.get(id);
-        if (id !== undefined && pending) {
-          transit!.removePendingRequest(id);
-          pending.reject(err);
-        }
+        if (id !== undefined && transit) failPendingRequest(transit, id, err);
         reject(err);
       });
       call.then(

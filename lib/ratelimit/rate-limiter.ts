@@ -173,11 +173,6 @@ export class RateLimiter {
     return takes;
   }
 
-  /** The decision when it needs no store call, as `check` gives it at once; undefined otherwise. */
-  checkNow(request: RateLimitRequest): RateLimitDecision | undefined {
-    return this.decidedNow(this.bucketsFor(request));
-  }
-
   /**
    * The request's decision: at once, with no promise, when no bucket applies or this node holds leased
    * tokens for them (most requests of a busy principal); else from the store.

@@ -138,27 +138,30 @@ describe("RateLimiter", () => {
     expect.assertions(2);
   });
 
-  it("decides at once, with no promise, when no limit applies or this node holds leased tokens; otherwise leaves it to check", async () => {
+  it("decides at once, with no promise, when no limit applies or this node holds leased tokens; otherwise asks the store", async () => {
     const clock = { now: 1_000_000 };
     const store = new MemorySharedStore(() => clock.now);
     const bucket = { capacity: 1000, refillPerSecond: 1 };
     const l = new RateLimiter({ default: bucket, routes: {} }, store, { leases: { now: () => clock.now } });
-    expect(new RateLimiter({ routes: {} }, store).checkNow(consult())).toEqual({ allowed: true, headers: {} });
-    // Nothing leased yet: the store must be asked.
-    expect(l.checkNow(consult())).toBeUndefined();
-    for (let i = 0; i < 10; i++) await l.check(consult());
+    expect(new RateLimiter({ routes: {} }, store).check(consult())).toEqual({ allowed: true, headers: {} });
+    // Nothing leased yet: the store is asked.
+    const first = l.check(consult());
+    expect(first).toBeInstanceOf(Promise);
+    await first;
+    for (let i = 0; i < 9; i++) await l.check(consult());
     clock.now += 50;
-    // A busy principal: this take leases 10 more, which the next requests spend at once, with the headers check gives.
+    // A busy principal: this take leases 10 more, which the next requests spend at once, with the headers the store gave.
     expect((await l.check(consult())).headers["RateLimit-Remaining"]).toBe("989");
     for (let i = 0; i < 10; i++) {
-      expect(l.checkNow(consult())).toEqual({
+      expect(l.check(consult())).toEqual({
         allowed: true,
         headers: { "RateLimit-Limit": "1000", "RateLimit-Remaining": String(988 - i), "RateLimit-Reset": String(12 + i) },
       });
     }
     // Spent: the store again.
-    expect(l.checkNow(consult())).toBeUndefined();
-    expect((await l.check(consult())).allowed).toBe(true);
+    const again = l.check(consult());
+    expect(again).toBeInstanceOf(Promise);
+    expect((await again).allowed).toBe(true);
   });
 
   it("passes a store failure on to the caller", async () => {
