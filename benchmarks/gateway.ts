@@ -6,7 +6,7 @@ import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { BARE_PRINCIPAL, type ServerReady } from "./gateway-server";
 import { cleanRedis, dropSchema } from "./bench-cleanup";
-import { median, newReport, saveReport, type Row } from "./report";
+import { median, newReport, pairedMedian, saveReport, type Row } from "./report";
 import { numbersEnv } from "./bench-env";
 import { cpuTimeUs } from "./process-cpu";
 
@@ -33,10 +33,11 @@ import { cpuTimeUs } from "./process-cpu";
 
 const PATH = "/api/v1/auth/me";
 const CONNECTIONS = numbersEnv("X_CONNECTIONS", process.env.X_QUICK ? [1, 64] : [1, 16, 64]);
-const ROUNDS = process.env.X_ROUNDS ? Number(process.env.X_ROUNDS) : process.env.X_QUICK ? 3 : 5;
+const ROUNDS = process.env.X_ROUNDS ? Number(process.env.X_ROUNDS) : process.env.X_QUICK ? 3 : 9;
 /** autocannon's duration is whole seconds. */
 const RUN_S = process.env.X_QUICK ? 2 : 3;
-const WARM_S = process.env.X_QUICK ? 2 : 5;
+/** Each round's fresh servers warm up (JIT, pools) at the round's load for this long before the measured run. */
+const WARM_S = process.env.X_QUICK ? 1 : 3;
 /** A bucket no run can empty (a run sends well under a million requests), so every request's token comes out of it in Redis and none is refused. */
 const BUCKET = { capacity: 1_000_000_000, refillPerSecond: 1 };
 
@@ -199,7 +200,7 @@ export async function runGatewayBenchmark(): Promise<void> {
       `vs the same route on a bare moleculer-web (a plain broker with default options, no transporter, no authentication; the action answers an object of the same shape). ` +
       `CORE runs as a production gateway: CORE_ENV=production, services api, auth and audit, NATS ${natsUrl}, Redis ${redisUrl} (rate limits; own key prefix), PostgreSQL ${databaseUrl.replace(/\/\/[^@/]*@/, "//")} (own schema), metrics on, log level info. ` +
       `Each server in a process of its own, the load generator (autocannon, keep-alive connections, one request in flight per connection) in the benchmark's process; ` +
-      `a ${WARM_S} s warm-up per server, then ${RUN_S} s per run, ${ROUNDS} rounds in alternating order, medians.`,
+      `${ROUNDS} rounds in alternating order, each with fresh server processes warmed for ${WARM_S} s at the round's load, then ${RUN_S} s per run; medians.`,
   );
 
   const loadAtStart = loadavg()[0]!.toFixed(1);
@@ -209,64 +210,87 @@ export async function runGatewayBenchmark(): Promise<void> {
   const names = ["core", ...diagnostics.map((d) => (variants[d]!.bare ? d : `core, ${d}`))];
   const schemas = names.map((_, i) => `bench_gateway_${tag}_${i}`);
   const prefixes = names.map((_, i) => `bench-gateway-${tag}-${i}`);
-  const targets: Target[] = [];
   const rows: Row[] = [];
   const diagnosticRows: Row[] = [];
-  try {
-    const specOf = (i: number): VariantSpec => (i === 0 ? { what: "" } : variants[diagnostics[i - 1]!]!);
-    const limits = (i: number) => specOf(i).rateLimits === undefined;
-    const coreEnv = (i: number, name: string): Record<string, string> => {
-      const spec = specOf(i);
-      const configFile = join(dir, `core-${i}.json`);
-      writeFileSync(configFile, JSON.stringify({ rateLimits: spec.rateLimits ?? { default: BUCKET } }));
-      const env: Record<string, string> = {
-        CORE_ENV: "production",
-        CORE_JWT_SECRET: randomBytes(48).toString("base64"),
-        CORE_CONFIG: configFile,
-        CORE_NODE_ID: `bench-gateway-${i}`,
-        CORE_NAMESPACE: `bench-gateway-${tag}-${i}`.replace(/_/g, "-"),
-        CORE_API_PORT: "0",
-        CORE_METRICS_PORT: "0",
-        CORE_LOG_LEVEL: "info",
-        NATS_URL: natsUrl,
-        REDIS_URL: redisUrl,
-        CORE_REDIS_PREFIX: prefixes[i]!,
-        DATABASE_URL: databaseUrl,
-        CORE_DB_SCHEMA: schemas[i]!,
-        ...spec.env,
-      };
-      for (const key of spec.drop ?? []) delete env[key];
-      process.stderr.write(`starting ${name}\n`);
-      return env;
+  /** Requests each variant answered, by process: the profiles' divisor. */
+  const answeredBy: string[] = [];
+  const bucket = { taken: 0, refilled: 0, answered: 0 };
+  const specOf = (i: number): VariantSpec => (i === 0 ? { what: "" } : variants[diagnostics[i - 1]!]!);
+  const limits = (i: number) => specOf(i).rateLimits === undefined;
+  const coreEnv = (i: number): Record<string, string> => {
+    const spec = specOf(i);
+    const configFile = join(dir, `core-${i}.json`);
+    writeFileSync(configFile, JSON.stringify({ rateLimits: spec.rateLimits ?? { default: BUCKET } }));
+    const env: Record<string, string> = {
+      CORE_ENV: "production",
+      CORE_JWT_SECRET: randomBytes(48).toString("base64"),
+      CORE_CONFIG: configFile,
+      CORE_NODE_ID: `bench-gateway-${i}`,
+      CORE_NAMESPACE: `bench-gateway-${tag}-${i}`.replace(/_/g, "-"),
+      CORE_API_PORT: "0",
+      CORE_METRICS_PORT: "0",
+      CORE_LOG_LEVEL: "info",
+      NATS_URL: natsUrl,
+      REDIS_URL: redisUrl,
+      CORE_REDIS_PREFIX: prefixes[i]!,
+      DATABASE_URL: databaseUrl,
+      CORE_DB_SCHEMA: schemas[i]!,
+      ...spec.env,
     };
-    const bare = await startServer("bare", undefined, profiled.includes("bare") ? profileDir : undefined);
-    targets.push({ variant: "bare", child: bare.child, url: bare.ready.url, headers: {}, limited: false, answered: 0 });
-    for (const [i, name] of names.entries()) {
-      const profile = profiled.includes(i === 0 ? "core" : diagnostics[i - 1]!) ? profileDir : undefined;
-      if (specOf(i).bare) {
-        const calibration = await startServer("bare", undefined, profile, name, specOf(i).switches);
-        targets.push({ variant: name, child: calibration.child, url: calibration.ready.url, headers: {}, limited: false, answered: 0 });
-        continue;
+    for (const key of spec.drop ?? []) delete env[key];
+    return env;
+  };
+  /** Every variant's server, started afresh (its profile, when asked for, named after the cell and round). */
+  const startTargets = async (cell: string): Promise<Target[]> => {
+    const targets: Target[] = [];
+    const profile = (variant: string) => (profiled.includes(variant) ? profileDir : undefined);
+    try {
+      const bare = await startServer("bare", undefined, profile("bare"), `bare-${cell}`);
+      targets.push({ variant: "bare", child: bare.child, url: bare.ready.url, headers: {}, limited: false, answered: 0 });
+      for (const [i, name] of names.entries()) {
+        const prof = profile(i === 0 ? "core" : diagnostics[i - 1]!);
+        if (specOf(i).bare) {
+          const calibration = await startServer("bare", undefined, prof, `${name}-${cell}`, specOf(i).switches);
+          targets.push({ variant: name, child: calibration.child, url: calibration.ready.url, headers: {}, limited: false, answered: 0 });
+          continue;
+        }
+        const core = await startServer("core", coreEnv(i), prof, `${name}-${cell}`, specOf(i).switches, specOf(i).dist);
+        const token = await login(core.ready.url, core.ready.email!, core.ready.password!);
+        targets.push({ variant: name, child: core.child, url: core.ready.url, headers: { authorization: `Bearer ${token}` }, limited: limits(i), answered: 0 });
       }
-      const core = await startServer("core", coreEnv(i, name), profile, name, specOf(i).switches, specOf(i).dist);
-      const token = await login(core.ready.url, core.ready.email!, core.ready.password!);
-      targets.push({ variant: name, child: core.child, url: core.ready.url, headers: { authorization: `Bearer ${token}` }, limited: limits(i), answered: 0 });
+      return targets;
+    } catch (err) {
+      await Promise.all(targets.map((t) => stopChild(t.child)));
+      throw err;
     }
-    const coreTarget = targets[1]!;
-    for (const target of targets) await probe(target);
-    const before = (await probe(coreTarget)).remaining!;
-    const started = Date.now();
-    // Warm-up: JIT, connection pools (Redis, PostgreSQL), the first token verifications.
-    for (const target of targets) await drive(target, Math.max(...CONNECTIONS), WARM_S);
-
+  };
+  try {
     for (const connections of CONNECTIONS) {
-      const runs = new Map<string, RunResult[]>(targets.map((t) => [t.variant, []]));
+      const runs = new Map<string, RunResult[]>([["bare", []], ...names.map((n): [string, RunResult[]] => [n, []])]);
       for (let round = 0; round < ROUNDS; round++) {
-        // Rotating order: each variant goes first as often as the others (with two, alternating).
-        const order = targets.map((_, i) => targets[(i + round) % targets.length]!);
-        for (const target of order) {
-          runs.get(target.variant)!.push(await drive(target, connections, RUN_S));
-          process.stderr.write(".");
+        // Fresh server processes every round: two processes running the same code differ by several
+        // per cent on this VM, which one process per variant for the whole run would turn into a bias.
+        const targets = await startTargets(`c${connections}-r${round}`);
+        try {
+          const coreTarget = targets[1]!;
+          for (const target of targets) await probe(target);
+          const before = (await probe(coreTarget)).remaining!;
+          const started = Date.now();
+          // Rotating order: each variant goes first as often as the others (with two, alternating).
+          const order = targets.map((_, i) => targets[(i + round) % targets.length]!);
+          // Warm-up at this cell's load: JIT, connection pools (Redis, PostgreSQL), the token's first verification.
+          for (const target of order) await drive(target, connections, WARM_S);
+          for (const target of order) {
+            runs.get(target.variant)!.push(await drive(target, connections, RUN_S));
+            process.stderr.write(".");
+          }
+          // Every request took a token from the principal's bucket in Redis (refill: 1 token/s).
+          bucket.taken += before - (await probe(coreTarget)).remaining!;
+          bucket.refilled += Math.ceil(((Date.now() - started) / 1000) * BUCKET.refillPerSecond);
+          bucket.answered += coreTarget.answered;
+          for (const t of targets) answeredBy.push(`${t.variant} ${connections}/${round} ${t.answered}`);
+        } finally {
+          await Promise.all(targets.map((t) => stopChild(t.child)));
         }
       }
       const summary = (rs: RunResult[]) => ({
@@ -276,32 +300,37 @@ export async function runGatewayBenchmark(): Promise<void> {
         cpu: rs.every((r) => r.serverCpuUs !== undefined) ? median(rs.map((r) => r.serverCpuUs!)) : undefined,
         byRound: rs.map((r) => Math.round(r.rate)).join(" / "),
       });
-      const [b, c] = [summary(runs.get("bare")!), summary(runs.get("core")!)];
+      const [bareRuns, coreRuns] = [runs.get("bare")!, runs.get("core")!];
+      const [b, c] = [summary(bareRuns), summary(coreRuns)];
+      // Each round's runs are back to back on fresh processes: the ratios and differences are taken per round, then their median.
+      const ratioTo = (rs: RunResult[], base: RunResult[]) => `${(pairedMedian(rs, base, (x, y) => x.rate / y.rate) * 100).toFixed(1)} %`;
       const cpu = (x: number | undefined) => (x === undefined ? "–" : Math.round(x));
       rows.push({
         connections,
         "bare req/s": Math.round(b.rate),
         "CORE req/s": Math.round(c.rate),
-        "CORE / bare": `${((c.rate / b.rate) * 100).toFixed(1)} %`,
+        "CORE / bare": ratioTo(coreRuns, bareRuns),
         "bare p50 µs": Math.round(b.p50),
         "CORE p50 µs": Math.round(c.p50),
-        "added p50 µs": Math.round(c.p50 - b.p50),
-        "added µs per request": (1e6 / c.rate - 1e6 / b.rate).toFixed(1),
+        "added p50 µs": Math.round(pairedMedian(coreRuns, bareRuns, (x, y) => x.p50us - y.p50us)),
+        "added µs per request": pairedMedian(coreRuns, bareRuns, (x, y) => 1e6 / x.rate - 1e6 / y.rate).toFixed(1),
         "bare p99 µs": Math.round(b.p99),
         "CORE p99 µs": Math.round(c.p99),
         "bare server CPU µs/req": cpu(b.cpu),
         "CORE server CPU µs/req": cpu(c.cpu),
         "bare req/s by round": b.byRound,
         "CORE req/s by round": c.byRound,
+        "CORE / bare by round": coreRuns.map((x, i) => `${((x.rate / bareRuns[i]!.rate) * 100).toFixed(0)} %`).join(" / "),
       });
-      for (const target of targets.slice(2)) {
-        const d = summary(runs.get(target.variant)!);
+      for (const name of names.slice(1)) {
+        const rs = runs.get(name)!;
+        const d = summary(rs);
         diagnosticRows.push({
-          variant: target.variant,
+          variant: name,
           connections,
           "req/s": Math.round(d.rate),
-          "vs bare": `${((d.rate / b.rate) * 100).toFixed(1)} %`,
-          "vs CORE": `${((d.rate / c.rate) * 100).toFixed(1)} %`,
+          "vs bare": ratioTo(rs, bareRuns),
+          "vs CORE": ratioTo(rs, coreRuns),
           "p50 µs": Math.round(d.p50),
           "p99 µs": Math.round(d.p99),
           "server CPU µs/req": cpu(d.cpu),
@@ -311,21 +340,15 @@ export async function runGatewayBenchmark(): Promise<void> {
       }
     }
     process.stderr.write("\n");
-
-    // Every request took a token from the principal's bucket in Redis (refill: 1 token/s).
-    const after = (await probe(coreTarget)).remaining!;
-    const taken = before - after;
-    const refilled = Math.ceil(((Date.now() - started) / 1000) * BUCKET.refillPerSecond);
-    if (taken + refilled < coreTarget.answered) throw new Error(`the rate limiter took ${taken} tokens for ${coreTarget.answered} requests: not every request went through it`);
+    if (bucket.taken + bucket.refilled < bucket.answered) throw new Error(`the rate limiter took ${bucket.taken} tokens for ${bucket.answered} requests: not every request went through it`);
     report.notes.push(
-      `Rate limit in the path: the viewer's bucket (rateLimits.default, capacity ${BUCKET.capacity.toLocaleString("en")}, refill ${BUCKET.refillPerSecond}/s) went from ${before} to ${after} tokens remaining over ${coreTarget.answered} answered requests (plus one probe), ${refilled} refilled meanwhile: every request's token came out of the bucket in Redis (one per round trip, or leased a few at a time: lib/ratelimit/token-leases.ts); every answer was 200 with the RateLimit-Limit header.`,
+      `Rate limit in the path: the viewers' buckets (rateLimits.default, capacity ${BUCKET.capacity.toLocaleString("en")}, refill ${BUCKET.refillPerSecond}/s; a viewer per CORE process) lost ${bucket.taken} tokens over ${bucket.answered} answered requests (plus the probes), ${bucket.refilled} refilled meanwhile: every request's token came out of its bucket in Redis (one per round trip, or leased a few at a time: lib/ratelimit/token-leases.ts); every answer was 200 with the RateLimit-Limit header.`,
     );
   } finally {
-    await Promise.all(targets.map((t) => stopChild(t.child)));
     rmSync(dir, { recursive: true, force: true });
     await Promise.all(prefixes.map((prefix) => cleanRedis(redisUrl, prefix).catch((err: unknown) => console.error(err))));
     await Promise.all(schemas.map((schema) => dropSchema(databaseUrl, schema).catch((err: unknown) => console.error(err))));
-    if (profileDir) console.error(`CPU profiles in ${profileDir}; requests answered: ${targets.map((t) => `${t.variant} ${t.answered}`).join(", ")}`);
+    if (profileDir) console.error(`CPU profiles in ${profileDir}; requests answered (variant connections/round count): ${answeredBy.join(", ")}`);
   }
 
   const load = loadavg()[0]!.toFixed(1);
@@ -337,7 +360,7 @@ export async function runGatewayBenchmark(): Promise<void> {
     "added µs per request = 1e6 / CORE req/s − 1e6 / bare req/s. With N connections a request waits behind the other N − 1, so its p50 is about N × the time per request.",
     "The load generator (autocannon, in the benchmark's process) shares the machine's 2 cores with the server, Redis and PostgreSQL: where bare is limited by the load generator rather than its server, the ratio understates what CORE costs the server alone.",
     "Server CPU µs/req: user + system time of the server process (all its threads: V8's GC and compiler too) from /proc/<pid>/stat over the run, divided by the requests answered. The kernel counts it in 10 ms ticks: an estimate, steady over a run of thousands of requests. At 1 connection the server sleeps between short bursts, each starting on caches that other processes used meanwhile: the same code then takes about twice the CPU it takes at 64 connections (CPU profiles of the server agree).",
-    `The machine was shared with other work: load average (1 min) ${loadAtStart} at the start, ${load} at the end, on 2 cores. Rounds vary by 2× and more (the 'by round' columns); the table shows their medians.`,
+    `The machine was shared with other work: load average (1 min) ${loadAtStart} at the start, ${load} at the end, on 2 cores. Rounds vary by 2× and more (the 'by round' columns); the calls/s, p50 and CPU columns are each variant's own median, CORE / bare and the added columns the median of each round's ratio or difference.`,
   );
   for (const [i, d] of diagnostics.entries()) report.notes.push(`${names[i + 1]}: ${variants[d]!.what}.`);
   saveReport(report);
