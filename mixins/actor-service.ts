@@ -75,6 +75,14 @@ export function actorServiceSchema<S>(def: ActorDefinition<S>, hooks: ActorServi
   const breaker = breakerOptions(policyFor(def.name));
   const actions: ServiceSchema["actions"] = {};
   for (const [actionName, action] of Object.entries(def.spec.actions)) {
+    // The handler's answer as a promise, a synchronous throw included.
+    const answer = (ctx: Context<Record<string, unknown>, Record<string, unknown>>, me: ActorSelf<S>): Promise<unknown> => {
+      try {
+        return Promise.resolve(action.handler(ctx, me));
+      } catch (err) {
+        return Promise.reject(err);
+      }
+    };
     actions[actionName] = {
       ...(action.params ? { params: action.params } : {}),
       ...(action.permission ? { permission: action.permission } : {}),
@@ -84,22 +92,8 @@ export function actorServiceSchema<S>(def: ActorDefinition<S>, hooks: ActorServi
         if (!incarnation.running || !me) {
           throw new UnavailableError(`${def.name} is restarting; retry shortly`, { data: { actor: def.name } });
         }
-        if (mailbox.tryAcquire()) {
-          let result: unknown;
-          try {
-            result = action.handler(ctx, me);
-          } catch (err) {
-            return Promise.reject(err).catch(failedInSlot);
-          }
-          return Promise.resolve(result).then(handledInSlot, failedInSlot);
-        }
-        const invoke = (): Promise<unknown> => {
-          try {
-            return Promise.resolve(action.handler(ctx, me)).then(handled, failed);
-          } catch (err) {
-            return Promise.reject(err).catch(failed);
-          }
-        };
+        if (mailbox.tryAcquire()) return answer(ctx, me).then(handledInSlot, failedInSlot);
+        const invoke = (): Promise<unknown> => answer(ctx, me).then(handled, failed);
         // How long a message may wait in the mailbox: what remains of this call's deadline.
         const callDeadline = ctx.meta ? deadlineInMeta(ctx.meta) : undefined;
         const timeout = ctx.options?.timeout;
