@@ -3,7 +3,7 @@ import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { join } from "node:path";
 import { loadConfig } from "../config";
 import { createBrokerOptions } from "../moleculer.config";
-import { median, newReport, pairedMedian, saveReport, type Row } from "./report";
+import { byRound, median, newReport, pairedMedian, saveReport, type Row } from "./report";
 import { numbersEnv } from "./bench-env";
 import { cpuTimeUs } from "./process-cpu";
 
@@ -168,7 +168,7 @@ export async function runActorCallBenchmark(): Promise<void> {
         "bare p50 µs": Math.round(b.p50),
         "CORE p50 µs": Math.round(c.p50),
         "added p50 µs": Math.round(pairedMedian(runs.core, runs.bare, addedP50)),
-        "added p50 µs by round": runs.core.map((x, i) => Math.round(addedP50(x, runs.bare[i]!))).join(" / "),
+        "added p50 µs by round": byRound(runs.core, runs.bare, addedP50).map(Math.round).join(" / "),
         // What each call costs the node on top of a bare call (1 / throughput); at 256 in
         // flight the p50 is queueing, about concurrency × this (Little's law).
         "added µs per call": pairedMedian(runs.core, runs.bare, (x, y) => 1e6 / x.rate - 1e6 / y.rate).toFixed(1),

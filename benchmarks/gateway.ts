@@ -6,7 +6,7 @@ import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { BARE_PRINCIPAL, type ServerReady } from "./gateway-server";
 import { cleanRedis, dropSchema } from "./bench-cleanup";
-import { median, newReport, pairedMedian, saveReport, type Row } from "./report";
+import { byRound, median, newReport, pairedMedian, saveReport, type Row } from "./report";
 import { numbersEnv } from "./bench-env";
 import { cpuTimeUs } from "./process-cpu";
 
@@ -320,7 +320,7 @@ export async function runGatewayBenchmark(): Promise<void> {
         "CORE server CPU µs/req": cpu(c.cpu),
         "bare req/s by round": b.byRound,
         "CORE req/s by round": c.byRound,
-        "CORE / bare by round": coreRuns.map((x, i) => `${((x.rate / bareRuns[i]!.rate) * 100).toFixed(0)} %`).join(" / "),
+        "CORE / bare by round": byRound(coreRuns, bareRuns, (x, y) => x.rate / y.rate).map((r) => `${(r * 100).toFixed(0)} %`).join(" / "),
       });
       for (const name of names.slice(1)) {
         const rs = runs.get(name)!;

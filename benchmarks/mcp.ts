@@ -20,7 +20,7 @@ import {
   wallClockMs,
 } from "./mcp-bench-support";
 import type { McpCoreNodeReady } from "./mcp-core-node";
-import { median, newReport, pairedMedian, saveReport, type Row } from "./report";
+import { byRound, median, newReport, pairedMedian, saveReport, type Row } from "./report";
 import { numbersEnv } from "./bench-env";
 
 /**
@@ -344,7 +344,7 @@ async function benchmarkCalls(infra: Infra, report: ReturnType<typeof newReport>
           "p50 µs": us(s.p50),
           "p99 µs": us(s.p99),
           "added p50 µs": viaCore ? us(pairedMedian(own, directRuns, addedP50)) : "–",
-          "added p50 µs by round": viaCore ? own.map((x, i) => us(addedP50(x, directRuns[i]!))).join(" / ") : "–",
+          "added p50 µs by round": viaCore ? byRound(own, directRuns, addedP50).map(us).join(" / ") : "–",
           "added µs per call": viaCore ? pairedMedian(own, directRuns, (x, d) => 1e6 / x.rate - 1e6 / d.rate).toFixed(0) : "–",
           "CORE CPU µs/call": viaCore ? cpuCell(s.coreCpu) : "–",
           "server-everything CPU µs/call": cpuCell(s.upstreamCpu),

@@ -13,9 +13,12 @@ export const median = (xs: readonly number[]): number => [...xs].sort((a, b) => 
  * comparison the machine's drift from round to round (2× and more on a shared VM) cancels out of,
  * unlike a comparison of each variant's own median.
  */
-export const pairedMedian = <T>(a: readonly T[], b: readonly T[], f: (a: T, b: T) => number): number => {
-  if (a.length !== b.length) throw new RangeError(`pairedMedian: ${a.length} rounds against ${b.length}`);
-  return median(a.map((x, i) => f(x, b[i]!)));
+export const pairedMedian = <T>(a: readonly T[], b: readonly T[], f: (a: T, b: T) => number): number => median(byRound(a, b, f));
+
+/** `f(a[i], b[i])` for each round, where a round ran both variants back to back. */
+export const byRound = <T>(a: readonly T[], b: readonly T[], f: (a: T, b: T) => number): number[] => {
+  if (a.length !== b.length) throw new RangeError(`${a.length} rounds against ${b.length}`);
+  return a.map((x, i) => f(x, b[i]!));
 };
 
 export interface BenchmarkReport {

@@ -1,4 +1,4 @@
-import { median, pairedMedian } from "../../../benchmarks/report";
+import { byRound, median, pairedMedian } from "../../../benchmarks/report";
 
 describe("benchmarks/report", () => {
   it("median takes the middle value, the upper one for an even count", () => {
@@ -13,7 +13,12 @@ describe("benchmarks/report", () => {
     expect(pairedMedian([12, 29, 25], [10, 30, 20], (c, b) => c - b)).toBe(2);
   });
 
-  it("pairedMedian refuses rounds that do not pair up", () => {
+  it("byRound gives each round's comparison, in order", () => {
+    expect(byRound([12, 29, 25], [10, 30, 20], (c, b) => c - b)).toEqual([2, -1, 5]);
+  });
+
+  it("pairedMedian and byRound refuse rounds that do not pair up", () => {
     expect(() => pairedMedian([1, 2], [1], (a, b) => a - b)).toThrow(RangeError);
+    expect(() => byRound([1], [1, 2], (a, b) => a - b)).toThrow(RangeError);
   });
 });
